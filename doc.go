@@ -1,0 +1,21 @@
+// Package webhook sends outbound webhooks from a Go application: it builds
+// the envelope, signs the raw body, delivers it from in-process workers,
+// retries with backoff, counts consecutive failures, disables endpoints
+// that stay broken and keeps a delivery log.
+//
+// The application registers its customers' endpoints with
+// Dispatcher.CreateEndpoint and calls Dispatcher.Publish from a request
+// handler; Publish stores the event and one delivery per subscribed
+// endpoint and returns without waiting for any HTTP request. Workers
+// started by Dispatcher.Start claim due deliveries from the Store under a
+// lease, sign and send them, and record each attempt.
+//
+// Data flows one way:
+//
+//	Publish → Store.Enqueue → worker: Store.Claim → sign, send → Store.Complete
+//
+// The Store interface plugs the library into the application's database:
+// package memstore keeps everything in memory, package sqlstore in
+// PostgreSQL or SQLite. Delivery is at least once; the event ID, sent as
+// the webhook-id header, is the receiver's idempotency key.
+package webhook

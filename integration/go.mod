@@ -1,0 +1,7 @@
+module github.com/outhook/webhook/integration
+
+go 1.22
+
+require github.com/outhook/webhook v0.0.0
+
+replace github.com/outhook/webhook => ../

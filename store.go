@@ -1,0 +1,217 @@
+package webhook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Errors returned by the library wrap one of these; test
+// with errors.Is.
+var (
+	// ErrInvalid wraps every *ValidationError: the caller's input was
+	// rejected and nothing was stored.
+	ErrInvalid = errors.New("webhook: invalid input")
+	// ErrNotFound: no endpoint, event or delivery has that ID.
+	ErrNotFound = errors.New("webhook: not found")
+	// ErrTooManyEndpoints: the tenant already has Config.MaxEndpointsPerTenant endpoints.
+	ErrTooManyEndpoints = errors.New("webhook: too many endpoints for tenant")
+	// ErrPayloadTooLarge: the marshalled envelope exceeds Config.MaxPayloadBytes.
+	ErrPayloadTooLarge = errors.New("webhook: payload too large")
+	// ErrUnknownEventType: a type catalogue is configured and does not list the type.
+	ErrUnknownEventType = errors.New("webhook: unknown event type")
+	// ErrDuplicateEvent is returned by Store.Enqueue when an event with the
+	// same ID exists; nothing is written. Publish treats it as success.
+	ErrDuplicateEvent = errors.New("webhook: duplicate event id")
+	// ErrLeaseLost is returned by Store.Complete when the claim's lease
+	// expired and the delivery was claimed again or ended meanwhile; the
+	// attempt is not recorded.
+	ErrLeaseLost = errors.New("webhook: lease lost")
+	// ErrNotSupported: the Store lacks an optional ability (e.g. PublishTx).
+	ErrNotSupported = errors.New("webhook: not supported by store")
+	// ErrStopped: the dispatcher was shut down, or never started, for a
+	// call that needs its workers.
+	ErrStopped = errors.New("webhook: dispatcher stopped")
+)
+
+// Store is where the library keeps endpoints, events, deliveries and
+// attempts. Implementations must be safe for concurrent use by many
+// goroutines and, for shared databases, many processes. Every method that
+// changes state does so atomically: it either happens wholly or not at all.
+//
+// The package storetest holds a conformance suite; every Store must pass
+// storetest.Run. memstore and sqlstore are the implementations that ship.
+//
+// Times passed in (now) come from the dispatcher's clock; a Store never
+// reads the wall clock itself, so tests can drive time.
+type Store interface {
+	// CreateEndpoint stores ep (its ID, timestamps and fields already set)
+	// with its first signing secret. If maxPerTenant > 0 and the tenant
+	// already has that many endpoints, it returns ErrTooManyEndpoints and
+	// stores nothing; the count and the insert are one atomic step.
+	CreateEndpoint(ctx context.Context, ep *Endpoint, secret Secret, maxPerTenant int) error
+	// GetEndpoint returns a copy of the endpoint, or ErrNotFound.
+	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
+	// ListEndpoints returns the tenant's endpoints, oldest first.
+	ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error)
+	// UpdateEndpoint replaces the configuration fields of an existing
+	// endpoint (Name, URL, Events, Method, ContentType, MaxAttempts,
+	// Headers, UpdatedAt). Counters, state and secrets stay as they are.
+	// ErrNotFound if it does not exist.
+	UpdateEndpoint(ctx context.Context, ep *Endpoint) error
+	// DeleteEndpoint removes the endpoint, its secrets, deliveries and
+	// attempts. ErrNotFound if it does not exist.
+	DeleteEndpoint(ctx context.Context, id string) error
+	// DisableEndpoint marks the endpoint disabled with reason and time, and
+	// ends its pending deliveries as failed with ReasonEndpointDisabled.
+	// Disabling a disabled endpoint keeps its first reason and time.
+	DisableEndpoint(ctx context.Context, id, reason string, now time.Time) error
+	// EnableEndpoint clears the disabled state and reason and resets
+	// ConsecutiveFailures to zero.
+	EnableEndpoint(ctx context.Context, id string, now time.Time) error
+	// RotateSecret adds next as the current secret; every secret that was
+	// active gets ExpiresAt = min(its own, oldExpiresAt).
+	RotateSecret(ctx context.Context, id string, next Secret, oldExpiresAt time.Time) error
+
+	// Enqueue stores the event and its deliveries (zero or more) in one
+	// atomic step. If an event with the same ID exists it writes nothing and
+	// returns ErrDuplicateEvent. Deliveries arrive pending, with their ID,
+	// NextAttemptAt and timestamps set.
+	Enqueue(ctx context.Context, ev *StoredEvent, deliveries []*Delivery) error
+	// Claim leases up to p.Limit pending deliveries that are due at p.Now
+	// and not leased (or whose lease expired), oldest due first, so that no
+	// other Claim returns them until p.Now+p.Lease. See ClaimParams for the
+	// per-endpoint cap. Deliveries of a disabled or deleted endpoint are
+	// never returned: Claim ends them as failed with ReasonEndpointDisabled.
+	Claim(ctx context.Context, p ClaimParams) ([]*Claim, error)
+	// Complete records the attempt of a claimed delivery and applies its
+	// outcome, all in one atomic step with the endpoint's counters:
+	//
+	//   - Success: the delivery succeeds; the endpoint's
+	//     ConsecutiveFailures resets to 0 and LastSuccessAt is set.
+	//   - Retry: the delivery stays pending, due at c.RetryAt, unleased; the
+	//     endpoint's LastFailureAt and LastFailureReason are set.
+	//   - Fail: the delivery fails; the endpoint's ConsecutiveFailures grows
+	//     by one and its last failure is set. If c.DisableReason is set, or
+	//     the count reaches c.DisableAfter (> 0), the endpoint is disabled
+	//     as by DisableEndpoint with that reason (or a reason naming the
+	//     count) unless it is already disabled.
+	//
+	// It returns the endpoint as it is afterwards and whether this call
+	// disabled it. If the lease of c.Token no longer holds, it records
+	// nothing and returns ErrLeaseLost.
+	Complete(ctx context.Context, c Completion) (ep *Endpoint, disabled bool, err error)
+
+	// GetEvent returns a stored event, or ErrNotFound.
+	GetEvent(ctx context.Context, id string) (*StoredEvent, error)
+	// GetDelivery returns a delivery, or ErrNotFound.
+	GetDelivery(ctx context.Context, id string) (*Delivery, error)
+	// ListDeliveries returns deliveries matching f, newest first, and a
+	// cursor for the next page ("" when there is none).
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, string, error)
+	// ListAttempts returns the attempts of a delivery, oldest first.
+	ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error)
+	// Requeue makes ended deliveries pending again, due at p.Now, with
+	// Attempts reset to 0: one delivery (p.DeliveryID) or the failed
+	// deliveries of p.EndpointID created at or after p.Since. It returns how
+	// many it queued. Deliveries of a disabled endpoint are not queued.
+	Requeue(ctx context.Context, p RequeueParams) (int, error)
+}
+
+// ClaimParams says what Claim may hand out.
+type ClaimParams struct {
+	Now   time.Time
+	Lease time.Duration
+	Limit int
+	// MaxPerEndpoint, when > 0, caps how many deliveries of one endpoint
+	// may be in flight: Claim returns no more than MaxPerEndpoint minus
+	// InFlight[endpointID] for any endpoint. Deliveries skipped for the cap
+	// stay pending and do not block other endpoints' deliveries.
+	MaxPerEndpoint int
+	InFlight       map[string]int
+}
+
+// Claim is a leased delivery and everything needed to send it.
+type Claim struct {
+	Delivery *Delivery // Attempts counts the attempts made before this one
+	Endpoint *Endpoint
+	// Secrets are the endpoint's active secrets at claim time, newest first.
+	Secrets []Secret
+	// Body is the stored envelope. It may be shared with other claims of
+	// the same event and must not be modified.
+	Body []byte
+	// Token identifies this lease; Complete needs it.
+	Token string
+}
+
+// Outcome is what an attempt did to its delivery.
+type Outcome int
+
+// Outcomes of an attempt.
+const (
+	OutcomeSuccess Outcome = iota + 1
+	OutcomeRetry
+	OutcomeFail
+)
+
+// Completion is the result of one attempt, for Store.Complete.
+type Completion struct {
+	DeliveryID string
+	Token      string
+	Attempt    *Attempt
+	Outcome    Outcome
+	Now        time.Time
+	// RetryAt is when the next attempt is due (OutcomeRetry).
+	RetryAt time.Time
+	// DisableAfter is the consecutive failed deliveries that disable the
+	// endpoint (OutcomeFail); 0 never disables by count.
+	DisableAfter int
+	// DisableReason, when set with OutcomeFail, disables the endpoint at
+	// once (410 Gone).
+	DisableReason string
+}
+
+// DeliveryFilter selects deliveries for ListDeliveries. Zero fields match
+// everything.
+type DeliveryFilter struct {
+	EndpointID string
+	EventID    string
+	State      DeliveryState
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.
+	Since time.Time
+	Until time.Time
+	// Limit is the page size; 0 means 50, and at most 1000 are returned.
+	Limit int
+	// Cursor is the value a previous call returned, to read the next page.
+	Cursor string
+}
+
+// RequeueParams says which deliveries Requeue queues again.
+type RequeueParams struct {
+	// DeliveryID queues one ended delivery (succeeded or failed).
+	DeliveryID string
+	// EndpointID with Since queues the endpoint's failed deliveries created
+	// at or after Since. Exactly one of DeliveryID and EndpointID is set.
+	EndpointID string
+	Since      time.Time
+	Now        time.Time
+}
+
+// TxEnqueuer is an optional Store ability, found by type assertion: enqueue
+// inside the application's own database transaction (the transactional
+// outbox). Dispatcher.PublishTx uses it. What EnqueueTx writes is invisible
+// until tx commits and gone if it rolls back.
+type TxEnqueuer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, ev *StoredEvent, deliveries []*Delivery) error
+}
+
+// Notifier is an optional Store ability, found by type assertion: it tells
+// the dispatcher about deliveries written where the dispatcher could not see
+// them (a committed transaction, another process), so they go out without
+// waiting for the next poll. Listen calls wake (which never blocks) for each
+// such write until ctx is done, then returns; the dispatcher runs it in its
+// own goroutine from Start to Shutdown and restarts it after an error.
+type Notifier interface {
+	Listen(ctx context.Context, wake func()) error
+}

@@ -1,0 +1,111 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// Doer sends one HTTP request. *http.Client satisfies it; wrap one to add
+// tracing, metrics or a proxy.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Timeouts of the default client (ProductBridge's figures).
+const (
+	ConnectTimeoutDefault = 10 * time.Second
+	RequestTimeoutDefault = 30 * time.Second
+)
+
+// ErrForbiddenAddress is returned (wrapped) when the default client refuses
+// to connect to a non-public address.
+var ErrForbiddenAddress = errors.New("webhook: destination address is not public")
+
+// NewClient returns the client a Dispatcher uses when Config.Client is nil:
+// a 10 s connect timeout, 30 s for the whole request, no redirects followed
+// (the 3xx response is returned and counts as a failure), no proxy from the
+// environment, a keep-alive pool of maxConnsPerHost idle connections per
+// host, and, unless allowPrivate, a guard that refuses at dial time, after
+// DNS resolution, any address that is not public (loopback, private,
+// link-local, multicast, unspecified, carrier-grade NAT, documentation and
+// other reserved ranges), so DNS rebinding cannot slip past it.
+func NewClient(allowPrivate bool, maxConnsPerHost int) *http.Client {
+	dialer := &net.Dialer{Timeout: ConnectTimeoutDefault, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		dialer.Control = guardDial
+	}
+	if maxConnsPerHost < 2 {
+		maxConnsPerHost = 2
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial for us and bypass the guard
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          maxConnsPerHost * 16,
+		MaxIdleConnsPerHost:   maxConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   ConnectTimeoutDefault,
+		ResponseHeaderTimeout: RequestTimeoutDefault,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   RequestTimeoutDefault,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// guardDial runs after DNS, on the exact address about to be dialled.
+func guardDial(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+	}
+	if !PublicAddr(ap.Addr()) {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
+	}
+	return nil
+}
+
+// nonPublic lists the ranges net/netip's predicates do not cover.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 (could reach IPv4 private space)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4 (embeds any IPv4)
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+}
+
+// PublicAddr reports whether the default client may connect to a: false
+// for loopback, private, link-local, multicast, unspecified and the other
+// reserved ranges. IPv4-mapped IPv6 addresses are judged as IPv4.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() ||
+		a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
+		a.IsMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}

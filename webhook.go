@@ -1,0 +1,406 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the library version, sent in the User-Agent header as
+// "outhook/<Version>".
+const Version = "0.1.0"
+
+// Event is something that happened in the application, published to the
+// endpoints of one tenant that subscribe to its type.
+type Event struct {
+	// ID is the idempotency key: the same for every attempt and every
+	// endpoint, sent as the webhook-id header. Assigned (a UUID) when empty.
+	// Publishing an event whose ID already exists creates no new deliveries.
+	ID string
+	// Type names what happened, "category.action" style: "post.created",
+	// "item.create", "vote.deleted".
+	Type string
+	// TenantID is the customer account that owns the endpoints (a portal,
+	// an organization, a workspace). Empty is a tenant of its own.
+	TenantID string
+	// CreatedAt is assigned from Config.Clock when zero.
+	CreatedAt time.Time
+	// Data is marshalled to JSON inside the envelope.
+	Data any
+}
+
+// EndpointParams is what the application supplies to create or update an
+// endpoint. Zero values mean the documented default.
+type EndpointParams struct {
+	// TenantID is the owner of the endpoint. It cannot change on update.
+	TenantID string
+	// Name is a free label, e.g. "production-server". At most 200 bytes.
+	Name string
+	// URL is where deliveries go: http or https, at most 2048 bytes. It may
+	// carry a secret in its query (Sleekplan's ?key=); query values are
+	// never logged.
+	URL string
+	// Events filters what the endpoint receives: exact type names or
+	// prefixes such as "post.*". Empty means every event.
+	Events []string
+	// Secret is the signing secret. Empty: one is generated ("whsec_" and
+	// base64 of 32 random bytes). Ignored by UpdateEndpoint, which rejects a
+	// non-empty value: use RotateSecret.
+	Secret string
+	// Method is POST, PUT or PATCH. Empty: POST.
+	Method string
+	// ContentType is application/json (the default) or
+	// application/x-www-form-urlencoded, which sends payload=<json>.
+	ContentType string
+	// MaxAttempts overrides the retry policy's number of attempts (first
+	// try included) for this endpoint, 1 to MaxAttemptsLimit. 0: the policy
+	// decides.
+	MaxAttempts int
+	// Headers are sent with every delivery. Names the library sets itself
+	// (Content-Type, User-Agent, webhook-*, the signer's header) are
+	// rejected.
+	Headers http.Header
+}
+
+// Endpoint is a customer's URL as stored. It never carries the secret.
+type Endpoint struct {
+	ID          string
+	TenantID    string
+	Name        string
+	URL         string
+	Events      []string
+	Method      string // POST, PUT or PATCH
+	ContentType string // ContentTypeJSON or ContentTypeForm
+	MaxAttempts int    // 0: the retry policy decides
+	Headers     http.Header
+
+	// Disabled endpoints receive nothing: events published meanwhile create
+	// no deliveries for them. DisabledReason and DisabledAt say why and
+	// when; EnableEndpoint clears them.
+	Disabled       bool
+	DisabledReason string
+	DisabledAt     time.Time
+
+	// ConsecutiveFailures counts failed deliveries (retries exhausted or a
+	// permanent failure) since the last successful attempt.
+	ConsecutiveFailures int
+	LastSuccessAt       time.Time
+	LastFailureAt       time.Time
+	LastFailureReason   string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clone returns a deep copy, so callers may change it without touching
+// what a Store holds.
+func (e *Endpoint) Clone() *Endpoint {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.Events = append([]string(nil), e.Events...)
+	if e.Headers != nil {
+		c.Headers = e.Headers.Clone()
+	}
+	return &c
+}
+
+// Secret is one signing secret of an endpoint. During rotation an endpoint
+// has several; deliveries are signed with every one that has not expired.
+type Secret struct {
+	Value     string
+	CreatedAt time.Time
+	// ExpiresAt is zero for the current secret and set to the end of the
+	// grace period for the ones RotateSecret replaced.
+	ExpiresAt time.Time
+}
+
+// Active reports whether the secret still signs at time now.
+func (s Secret) Active(now time.Time) bool {
+	return s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt)
+}
+
+// DeliveryState is where a delivery is in its life.
+type DeliveryState string
+
+// The states of a delivery. Pending deliveries wait for their next attempt;
+// the other two are final until Recover or Redeliver queues them again.
+const (
+	StatePending   DeliveryState = "pending"
+	StateSucceeded DeliveryState = "succeeded"
+	StateFailed    DeliveryState = "failed"
+)
+
+// ReasonEndpointDisabled ends the pending deliveries of an endpoint that is
+// disabled.
+const ReasonEndpointDisabled = "endpoint disabled"
+
+// StoredEvent is an event as the Store keeps it: the envelope already
+// marshalled, exactly the bytes every delivery sends.
+type StoredEvent struct {
+	ID        string
+	Type      string
+	TenantID  string
+	CreatedAt time.Time
+	Body      []byte
+}
+
+// Delivery is one event on its way to one endpoint.
+type Delivery struct {
+	ID         string
+	EventID    string
+	EventType  string
+	TenantID   string
+	EndpointID string
+	State      DeliveryState
+	// Attempts is how many attempts were made since the delivery was last
+	// queued.
+	Attempts int
+	// NextAttemptAt is when a pending delivery is due.
+	NextAttemptAt time.Time
+	// LastError is the reason of the last failed attempt, or why the
+	// delivery ended (ReasonEndpointDisabled).
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Attempt is one HTTP request of a delivery, as logged.
+type Attempt struct {
+	ID         string
+	DeliveryID string
+	EventID    string
+	EndpointID string
+	// Number is 1 for the first attempt of a delivery.
+	Number     int
+	StartedAt  time.Time
+	Duration   time.Duration
+	StatusCode int // 0 when no response arrived
+	// ResponseBody is a bounded excerpt of what the endpoint answered.
+	ResponseBody string
+	// Error says why the attempt failed: a transport error, or the status.
+	Error   string
+	Success bool
+}
+
+// Limits on what an endpoint may hold.
+const (
+	MaxURLLen        = 2048
+	MaxNameLen       = 200
+	MaxTenantIDLen   = 255
+	MaxEventFilters  = 100
+	MaxAttemptsLimit = 50
+	MaxHeaders       = 20
+	maxHeaderBytes   = 4096
+)
+
+// Content types an endpoint may ask for.
+const (
+	ContentTypeJSON = "application/json"
+	// ContentTypeForm sends the envelope as payload=<url-escaped json>.
+	ContentTypeForm = "application/x-www-form-urlencoded"
+)
+
+// ValidationError says which field of the caller's input was rejected and
+// how to fix it. It wraps ErrInvalid.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	return "webhook: invalid " + e.Field + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalid.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// reservedHeaders are set by the library and may not be overridden by an
+// endpoint's Headers.
+var reservedHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Host": true, "User-Agent": true,
+	"Transfer-Encoding": true, "Connection": true,
+	http.CanonicalHeaderKey(HeaderWebhookID):        true,
+	http.CanonicalHeaderKey(HeaderWebhookTimestamp): true,
+	http.CanonicalHeaderKey(HeaderWebhookSignature): true,
+}
+
+// endpointRules is what validation needs from the dispatcher's Config.
+type endpointRules struct {
+	catalogue    catalogue
+	allowPrivate bool
+	signerHeader string // a header the signer sets, reserved too
+}
+
+// normalize validates p and returns the endpoint configuration it
+// describes, defaults filled in. It stores nothing.
+func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
+	if len(p.TenantID) > MaxTenantIDLen {
+		return nil, invalid("TenantID", "at most %d bytes", MaxTenantIDLen)
+	}
+	if len(p.Name) > MaxNameLen || !utf8.ValidString(p.Name) {
+		return nil, invalid("Name", "at most %d bytes of UTF-8", MaxNameLen)
+	}
+	if err := r.checkURL(p.URL); err != nil {
+		return nil, err
+	}
+	if len(p.Events) > MaxEventFilters {
+		return nil, invalid("Events", "at most %d entries; use a prefix such as \"post.*\"", MaxEventFilters)
+	}
+	if err := r.catalogue.checkPatterns(p.Events); err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{
+		TenantID:    p.TenantID,
+		Name:        p.Name,
+		URL:         p.URL,
+		Events:      append([]string(nil), p.Events...),
+		Method:      strings.ToUpper(p.Method),
+		ContentType: p.ContentType,
+		MaxAttempts: p.MaxAttempts,
+	}
+	switch ep.Method {
+	case "":
+		ep.Method = http.MethodPost
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return nil, invalid("Method", "%q is not allowed: use POST, PUT or PATCH", p.Method)
+	}
+	switch ep.ContentType {
+	case "":
+		ep.ContentType = ContentTypeJSON
+	case ContentTypeJSON, ContentTypeForm:
+	default:
+		return nil, invalid("ContentType", "%q is not supported: use %q or %q", p.ContentType, ContentTypeJSON, ContentTypeForm)
+	}
+	if p.MaxAttempts < 0 || p.MaxAttempts > MaxAttemptsLimit {
+		return nil, invalid("MaxAttempts", "%d is out of range: 0 (the retry policy decides) to %d", p.MaxAttempts, MaxAttemptsLimit)
+	}
+	h, err := r.checkHeaders(p.Headers)
+	if err != nil {
+		return nil, err
+	}
+	ep.Headers = h
+	return ep, nil
+}
+
+func (r endpointRules) checkURL(raw string) error {
+	if raw == "" {
+		return invalid("URL", "required")
+	}
+	if len(raw) > MaxURLLen {
+		return invalid("URL", "longer than %d bytes", MaxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return invalid("URL", "does not parse: %v", redactError(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return invalid("URL", "scheme must be http or https, not %q", u.Scheme)
+	}
+	if u.User != nil {
+		return invalid("URL", "must not carry user:password; use Headers for Authorization")
+	}
+	if u.Fragment != "" {
+		return invalid("URL", "must not have a #fragment")
+	}
+	host := u.Hostname()
+	if host == "" {
+		return invalid("URL", "has no host")
+	}
+	if r.allowPrivate {
+		return nil
+	}
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return invalid("URL", "host %q is not public (set Config.AllowPrivateNetworks for tests and intranets)", host)
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !PublicAddr(a) {
+		return invalid("URL", "address %s is not public (set Config.AllowPrivateNetworks for tests and intranets)", host)
+	}
+	return nil
+}
+
+// redactError keeps a url.Error's complaint without the URL, which may
+// carry a secret in its query.
+func redactError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) > MaxHeaders {
+		return nil, invalid("Headers", "at most %d headers", MaxHeaders)
+	}
+	out := make(http.Header, len(in))
+	size := 0
+	for name, values := range in {
+		if !validHeaderName(name) {
+			return nil, invalid("Headers", "%q is not a valid header name", name)
+		}
+		key := http.CanonicalHeaderKey(name)
+		if reservedHeaders[key] || (r.signerHeader != "" && key == http.CanonicalHeaderKey(r.signerHeader)) {
+			return nil, invalid("Headers", "%s is set by the library and cannot be overridden", key)
+		}
+		for _, v := range values {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return nil, invalid("Headers", "value of %s contains a line break or NUL", key)
+			}
+			size += len(key) + len(v)
+			out.Add(key, v)
+		}
+	}
+	if size > maxHeaderBytes {
+		return nil, invalid("Headers", "more than %d bytes in all", maxHeaderBytes)
+	}
+	return out, nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// redactURL returns u without its query values and user info, for logs:
+// "https://example.com/hook?key=REDACTED".
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment = ""
+	return u.String()
+}
