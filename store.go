@@ -215,3 +215,11 @@ type TxEnqueuer interface {
 type Notifier interface {
 	Listen(ctx context.Context, wake func()) error
 }
+
+// Maintainer is an optional Store ability, found by type assertion: the
+// dispatcher calls Maintain from its own goroutine every
+// Config.MaintenanceInterval (pruning old deliveries, say). Errors are
+// logged and the next call comes at the next interval.
+type Maintainer interface {
+	Maintain(ctx context.Context, now time.Time) error
+}
