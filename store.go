@@ -73,6 +73,11 @@ type Store interface {
 	// RotateSecret adds next as the current secret; every secret that was
 	// active gets ExpiresAt = min(its own, oldExpiresAt).
 	RotateSecret(ctx context.Context, id string, next Secret, oldExpiresAt time.Time) error
+	// EndpointSecrets returns the endpoint's secrets active at now, newest
+	// first (the same list Claim returns). ErrNotFound if the endpoint does
+	// not exist. SendTest uses it; nothing else outside the Store sees a
+	// secret.
+	EndpointSecrets(ctx context.Context, id string, now time.Time) ([]Secret, error)
 
 	// Enqueue stores the event and its deliveries (zero or more) in one
 	// atomic step. If an event with the same ID exists it writes nothing and
