@@ -62,8 +62,8 @@ type EndpointParams struct {
 	// decides.
 	MaxAttempts int
 	// Headers are sent with every delivery. Names the library sets itself
-	// (Content-Type, User-Agent, webhook-*, the signer's header) are
-	// rejected.
+	// (Content-Type, User-Agent, webhook-*) are rejected; the signer's own
+	// headers are set last and win.
 	Headers http.Header
 }
 
@@ -239,7 +239,6 @@ var reservedHeaders = map[string]bool{
 type endpointRules struct {
 	catalogue    catalogue
 	allowPrivate bool
-	signerHeader string // a header the signer sets, reserved too
 }
 
 // normalize validates p and returns the endpoint configuration it
@@ -354,7 +353,7 @@ func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
 			return nil, invalid("Headers", "%q is not a valid header name", name)
 		}
 		key := http.CanonicalHeaderKey(name)
-		if reservedHeaders[key] || (r.signerHeader != "" && key == http.CanonicalHeaderKey(r.signerHeader)) {
+		if reservedHeaders[key] {
 			return nil, invalid("Headers", "%s is set by the library and cannot be overridden", key)
 		}
 		for _, v := range values {

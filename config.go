@@ -1,0 +1,192 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DisableAfterDefault           = 5
+	WorkersDefault                = 16
+	MaxInFlightPerEndpointDefault = 4
+	PollIntervalDefault           = time.Second
+	LeaseDefault                  = 2 * time.Minute
+	MaxPayloadBytesDefault        = 256 << 10
+	MaxEndpointsPerTenantDefault  = 100
+	MaxRetryAfterDefault          = time.Hour
+	ResponseReadLimitDefault      = 64 << 10
+	ResponseExcerptDefault        = 1 << 10
+	MaintenanceIntervalDefault    = time.Minute
+)
+
+// AttemptResult tells Config.OnAttempt what one attempt did.
+type AttemptResult struct {
+	Attempt   Attempt
+	EventType string
+	// Endpoint is the endpoint as it is after the attempt: counters updated,
+	// maybe disabled.
+	Endpoint Endpoint
+	Outcome  Outcome
+	// RetryAt is when the next attempt is due (OutcomeRetry).
+	RetryAt time.Time
+}
+
+// Config tunes a Dispatcher. The zero value of every field means its
+// default; a nil *Config means all defaults.
+type Config struct {
+	// Client sends the requests. Defaults to NewClient(AllowPrivateNetworks,
+	// MaxInFlightPerEndpoint): 10 s connect, 30 s total, no redirects, and
+	// the guard against non-public addresses.
+	Client Doer
+	// Signer signs every delivery. Defaults to StandardSigner{}.
+	Signer Signer
+	// Envelope turns an event into the bytes sent. Defaults to
+	// DefaultEnvelope: {"id","type","timestamp","tenant_id","data"}.
+	Envelope func(Event) ([]byte, error)
+	// Retry decides attempts and delays. Defaults to ExponentialRetry{}:
+	// 4 attempts, retries after about 60 s, 120 s and 240 s.
+	Retry RetryPolicy
+	// DisableAfter is how many consecutive failed deliveries disable an
+	// endpoint. Defaults to DisableAfterDefault (5); negative never
+	// disables by count (410 Gone still does).
+	DisableAfter int
+	// AllowPrivateNetworks lets endpoints and the default client reach
+	// loopback, private and other non-public addresses: for tests and
+	// intranet deployments. Defaults to false.
+	AllowPrivateNetworks bool
+	// Logger receives one line per attempt and per disabled endpoint. It
+	// never sees secrets or URL query values. Defaults to discarding.
+	Logger *slog.Logger
+
+	// Workers is how many attempts run at once. Defaults to WorkersDefault.
+	Workers int
+	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
+	// flight in this process, so a slow endpoint cannot take every worker.
+	// Defaults to MaxInFlightPerEndpointDefault, at most Workers.
+	MaxInFlightPerEndpoint int
+	// PollInterval is how often workers look for due deliveries (retries,
+	// deliveries written by other processes) when nothing wakes them.
+	// Defaults to PollIntervalDefault.
+	PollInterval time.Duration
+	// RequestTimeout bounds every request, whatever the Client. Defaults to
+	// RequestTimeoutDefault (30 s).
+	RequestTimeout time.Duration
+	// Lease is how long a claimed delivery stays invisible to other workers;
+	// after a crash it is retried once the lease expires. Must exceed
+	// RequestTimeout. Defaults to LeaseDefault (2 min).
+	Lease time.Duration
+	// MaxPayloadBytes caps the marshalled envelope. Defaults to
+	// MaxPayloadBytesDefault (256 KiB).
+	MaxPayloadBytes int
+	// MaxEndpointsPerTenant caps a tenant's endpoints (ProductLift: 10).
+	// Defaults to MaxEndpointsPerTenantDefault; negative means no cap.
+	MaxEndpointsPerTenant int
+	// MaxRetryAfter bounds how long a Retry-After header on 429 or 503 may
+	// postpone the next attempt. Defaults to MaxRetryAfterDefault (1 h).
+	MaxRetryAfter time.Duration
+	// ResponseExcerpt is how much of a response body the attempt log keeps.
+	// At most ResponseReadLimitDefault (64 KiB) is ever read. Defaults to
+	// ResponseExcerptDefault (1 KiB).
+	ResponseExcerpt int
+	// EventTypes, when set, is the catalogue of event types: Publish
+	// rejects others with ErrUnknownEventType, and endpoint filters must
+	// match at least one. Defaults to accepting any well-formed type.
+	EventTypes []string
+	// Clock is the time source. Defaults to time.Now.
+	Clock func() time.Time
+	// MaintenanceInterval is how often a Store implementing Maintainer is
+	// maintained. Defaults to MaintenanceIntervalDefault.
+	MaintenanceInterval time.Duration
+
+	// OnAttempt, if set, is called after every recorded attempt, from the
+	// worker that made it: keep it fast.
+	OnAttempt func(AttemptResult)
+	// OnEndpointDisabled, if set, is called once when an endpoint is
+	// disabled automatically (failures reached DisableAfter, or 410 Gone),
+	// so the application can tell its customer. Not called for
+	// DisableEndpoint.
+	OnEndpointDisabled func(Endpoint)
+}
+
+// withDefaults returns a copy of c with every zero field set and checks
+// the result.
+func (c *Config) withDefaults() (Config, error) {
+	var cfg Config
+	if c != nil {
+		cfg = *c
+	}
+	if cfg.Signer == nil {
+		cfg.Signer = StandardSigner{}
+	}
+	if cfg.Envelope == nil {
+		cfg.Envelope = DefaultEnvelope
+	}
+	if cfg.Retry == nil {
+		cfg.Retry = ExponentialRetry{}
+	}
+	if cfg.DisableAfter == 0 {
+		cfg.DisableAfter = DisableAfterDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.Level(127)}))
+	}
+	setDefault(&cfg.Workers, WorkersDefault)
+	setDefault(&cfg.MaxInFlightPerEndpoint, MaxInFlightPerEndpointDefault)
+	cfg.MaxInFlightPerEndpoint = min(cfg.MaxInFlightPerEndpoint, cfg.Workers)
+	setDefault(&cfg.PollInterval, PollIntervalDefault)
+	setDefault(&cfg.RequestTimeout, RequestTimeoutDefault)
+	setDefault(&cfg.Lease, LeaseDefault)
+	setDefault(&cfg.MaxPayloadBytes, MaxPayloadBytesDefault)
+	setDefault(&cfg.MaxEndpointsPerTenant, MaxEndpointsPerTenantDefault)
+	setDefault(&cfg.MaxRetryAfter, MaxRetryAfterDefault)
+	setDefault(&cfg.ResponseExcerpt, ResponseExcerptDefault)
+	setDefault(&cfg.MaintenanceInterval, MaintenanceIntervalDefault)
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient(cfg.AllowPrivateNetworks, cfg.MaxInFlightPerEndpoint)
+	}
+	return cfg, cfg.validate()
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("webhook: Config."+format, args...))
+	}
+	if c.Workers < 0 {
+		bad("Workers is %d: use a positive number, or 0 for %d", c.Workers, WorkersDefault)
+	}
+	if c.MaxInFlightPerEndpoint < 0 {
+		bad("MaxInFlightPerEndpoint is %d: use a positive number, or 0 for %d", c.MaxInFlightPerEndpoint, MaxInFlightPerEndpointDefault)
+	}
+	for name, d := range map[string]time.Duration{"PollInterval": c.PollInterval, "RequestTimeout": c.RequestTimeout, "Lease": c.Lease, "MaxRetryAfter": c.MaxRetryAfter, "MaintenanceInterval": c.MaintenanceInterval} {
+		if d < 0 {
+			bad("%s is negative: use a positive duration, or 0 for the default", name)
+		}
+	}
+	if c.Lease <= c.RequestTimeout {
+		bad("Lease (%s) must exceed RequestTimeout (%s), or a slow request could be sent twice at once", c.Lease, c.RequestTimeout)
+	}
+	if c.MaxPayloadBytes < 0 {
+		bad("MaxPayloadBytes is negative: use a positive size, or 0 for %d", MaxPayloadBytesDefault)
+	}
+	if c.ResponseExcerpt < 0 || c.ResponseExcerpt > ResponseReadLimitDefault {
+		bad("ResponseExcerpt is %d: use 1 to %d, or 0 for %d", c.ResponseExcerpt, ResponseReadLimitDefault, ResponseExcerptDefault)
+	}
+	if n := c.Retry.Attempts(); n < 1 || n > MaxAttemptsLimit {
+		bad("Retry.Attempts() is %d: use 1 to %d", n, MaxAttemptsLimit)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,208 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// response is what one HTTP request to an endpoint produced.
+type response struct {
+	status     int
+	excerpt    string
+	retryAfter time.Duration // from Retry-After on 429/503; 0 if absent
+	err        error         // transport error, redacted of the URL
+}
+
+func (r response) success() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
+
+// reason is the attempt's Error text: empty on success.
+func (r response) reason() string {
+	switch {
+	case r.err != nil:
+		return r.err.Error()
+	case r.success():
+		return ""
+	case r.status >= 300 && r.status < 400:
+		return fmt.Sprintf("HTTP %d (redirects are not followed)", r.status)
+	}
+	return "HTTP " + strconv.Itoa(r.status)
+}
+
+// deliver makes one attempt of a claimed delivery and records it.
+func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
+	ep := c.Endpoint
+	a := &Attempt{
+		ID:         uuid.NewString(),
+		DeliveryID: c.Delivery.ID,
+		EventID:    c.Delivery.EventID,
+		EndpointID: ep.ID,
+		Number:     c.Delivery.Attempts + 1,
+		StartedAt:  d.cfg.Clock(),
+	}
+	resp := d.send(ctx, ep, c.Secrets, c.Delivery.EventID, c.Body)
+	if ctx.Err() != nil {
+		// Aborted by Shutdown or Start's context: our doing, not the
+		// endpoint's. Record nothing; the lease expires and it is retried.
+		d.log.Warn("webhook: attempt aborted by shutdown", "delivery", a.DeliveryID, "endpoint", ep.ID)
+		return
+	}
+	now := d.cfg.Clock()
+	fillAttempt(a, resp, now)
+
+	comp := Completion{DeliveryID: a.DeliveryID, Token: c.Token, Attempt: a, Now: now}
+	switch {
+	case resp.success():
+		comp.Outcome = OutcomeSuccess
+	case resp.err == nil && resp.status == http.StatusGone:
+		comp.Outcome = OutcomeFail
+		comp.DisableReason = "endpoint answered 410 Gone"
+	case a.Number >= d.maxAttempts(ep):
+		comp.Outcome = OutcomeFail
+		comp.DisableAfter = max(d.cfg.DisableAfter, 0)
+	default:
+		comp.Outcome = OutcomeRetry
+		comp.RetryAt = now.Add(d.retryDelay(a.Number, resp.retryAfter))
+	}
+	after, disabled, err := d.store.Complete(ctx, comp)
+	if err != nil {
+		level := slog.LevelError
+		if errors.Is(err, ErrLeaseLost) {
+			level = slog.LevelWarn
+		}
+		d.log.Log(ctx, level, "webhook: recording attempt failed", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", err)
+		return
+	}
+	d.logAttempt(ctx, c, a, comp)
+	if d.cfg.OnAttempt != nil {
+		d.cfg.OnAttempt(AttemptResult{Attempt: *a, EventType: c.Delivery.EventType, Endpoint: *after, Outcome: comp.Outcome, RetryAt: comp.RetryAt})
+	}
+	if disabled {
+		d.log.Warn("webhook: endpoint disabled", "endpoint", after.ID, "tenant", after.TenantID,
+			"url", redactURL(after.URL), "reason", after.DisabledReason)
+		if d.cfg.OnEndpointDisabled != nil {
+			d.cfg.OnEndpointDisabled(*after)
+		}
+	}
+}
+
+func fillAttempt(a *Attempt, r response, now time.Time) {
+	a.Duration = now.Sub(a.StartedAt)
+	a.StatusCode = r.status
+	a.ResponseBody = r.excerpt
+	a.Error = r.reason()
+	a.Success = r.success()
+}
+
+func (d *Dispatcher) logAttempt(ctx context.Context, c *Claim, a *Attempt, comp Completion) {
+	attrs := []any{
+		"delivery", a.DeliveryID, "event", a.EventID, "type", c.Delivery.EventType,
+		"endpoint", a.EndpointID, "url", redactURL(c.Endpoint.URL),
+		"attempt", a.Number, "status", a.StatusCode, "duration", a.Duration,
+	}
+	switch comp.Outcome {
+	case OutcomeSuccess:
+		d.log.InfoContext(ctx, "webhook: delivered", attrs...)
+	case OutcomeRetry:
+		d.log.InfoContext(ctx, "webhook: attempt failed; will retry", append(attrs, "err", a.Error, "retry_at", comp.RetryAt)...)
+	default:
+		d.log.WarnContext(ctx, "webhook: delivery failed", append(attrs, "err", a.Error)...)
+	}
+}
+
+// maxAttempts is the endpoint's MaxAttempts, or the policy's.
+func (d *Dispatcher) maxAttempts(ep *Endpoint) int {
+	if ep.MaxAttempts > 0 {
+		return ep.MaxAttempts
+	}
+	return d.cfg.Retry.Attempts()
+}
+
+// retryDelay is the policy's delay before retry n, stretched to honour a
+// Retry-After (bounded by MaxRetryAfter).
+func (d *Dispatcher) retryDelay(n int, retryAfter time.Duration) time.Duration {
+	delay := d.cfg.Retry.Delay(n)
+	return max(delay, min(retryAfter, d.cfg.MaxRetryAfter))
+}
+
+// send signs and sends body to ep once. It never returns an error that
+// names the URL: the URL may carry a secret.
+func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, eventID string, body []byte) response {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	defer cancel()
+
+	if ep.ContentType == ContentTypeForm {
+		body = []byte("payload=" + url.QueryEscape(string(body)))
+	}
+	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return response{err: redactError(err)}
+	}
+	for k, vs := range ep.Headers {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	req.Header.Set("Content-Type", ep.ContentType)
+	req.Header.Set("User-Agent", "outhook/"+Version)
+	req.Header.Set(HeaderWebhookID, eventID)
+	values := make([]string, len(secrets))
+	for i, s := range secrets {
+		values[i] = s.Value
+	}
+	msg := Message{ID: eventID, Timestamp: d.cfg.Clock(), Body: body, Secrets: values}
+	if err := d.cfg.Signer.Sign(req.Header, msg); err != nil {
+		return response{err: fmt.Errorf("signing: %w", err)}
+	}
+
+	res, err := d.cfg.Client.Do(req)
+	if err != nil {
+		return response{err: redactError(err)}
+	}
+	defer res.Body.Close()
+	// Read a bounded amount so the connection can be reused; never more.
+	buf, _ := io.ReadAll(io.LimitReader(res.Body, ResponseReadLimitDefault))
+	out := response{status: res.StatusCode, excerpt: excerpt(buf, d.cfg.ResponseExcerpt)}
+	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
+		out.retryAfter = parseRetryAfter(res.Header.Get("Retry-After"), d.cfg.Clock())
+	}
+	return out
+}
+
+// excerpt returns at most n bytes of b as valid UTF-8.
+func excerpt(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.ToValidUTF8(string(b), "")
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
+// unparseable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(365*24*time.Hour/time.Second) {
+			secs = int64(365 * 24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

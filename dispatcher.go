@@ -1,0 +1,253 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Dispatcher publishes events, manages endpoints and runs the workers that
+// deliver. Create one with NewDispatcher, call Start once, and Shutdown
+// before the process exits. Its methods are safe for concurrent use.
+//
+// Publish and the endpoint methods work before Start and after Shutdown:
+// they only talk to the Store. Deliveries are sent only while started.
+type Dispatcher struct {
+	store Store
+	cfg   Config
+	rules endpointRules
+	log   *slog.Logger
+
+	wakeCh chan struct{} // capacity 1: a pending wake-up
+
+	mu       sync.Mutex
+	state    int // stateNew, stateRunning, stateStopped
+	busy     int // attempts in flight
+	inFlight map[string]int
+	stop     chan struct{}      // closed by Shutdown: stop claiming
+	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
+	cancel   context.CancelFunc // aborts in-flight requests
+	wg       sync.WaitGroup     // every goroutine Start launched
+}
+
+const (
+	stateNew = iota
+	stateRunning
+	stateStopped
+)
+
+// NewDispatcher returns a Dispatcher on store. A nil cfg means every
+// default. It reports configuration mistakes and says how to fix them.
+func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
+	if store == nil {
+		return nil, errors.New("webhook: NewDispatcher: store is nil; use memstore.New() or sqlstore")
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := newCatalogue(c.EventTypes)
+	if err != nil {
+		return nil, err
+	}
+	return &Dispatcher{
+		store:    store,
+		cfg:      c,
+		rules:    endpointRules{catalogue: cat, allowPrivate: c.AllowPrivateNetworks},
+		log:      c.Logger,
+		wakeCh:   make(chan struct{}, 1),
+		inFlight: make(map[string]int),
+		stop:     make(chan struct{}),
+	}, nil
+}
+
+// Start launches the workers and returns at once. ctx carries values to
+// the workers; cancelling it aborts in-flight requests as an expired
+// Shutdown does. Start may be called once.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != stateNew {
+		return fmt.Errorf("%w: Start may be called once", ErrStopped)
+	}
+	d.state = stateRunning
+	ctx, d.cancel = context.WithCancel(ctx)
+	bg, stopBg := context.WithCancel(ctx)
+	d.stopBg = stopBg
+
+	jobs := make(chan *Claim)
+	d.goRun(func() { d.claimLoop(ctx, jobs) })
+	for i := 0; i < d.cfg.Workers; i++ {
+		d.goRun(func() { d.work(ctx, jobs) })
+	}
+	if n, ok := d.store.(Notifier); ok {
+		d.goRun(func() { d.listen(bg, n) })
+	}
+	if m, ok := d.store.(Maintainer); ok {
+		d.goRun(func() { d.maintain(bg, m) })
+	}
+	return nil
+}
+
+func (d *Dispatcher) goRun(f func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+}
+
+// Shutdown stops claiming new deliveries and waits for in-flight attempts
+// to finish and be recorded. If ctx ends first, it aborts the in-flight
+// requests (their deliveries come back when their leases expire), waits for
+// every goroutine to return, and returns ctx.Err(). No goroutine started by
+// the Dispatcher outlives Shutdown.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	prev := d.state
+	d.state = stateStopped
+	if prev == stateRunning {
+		close(d.stop)
+		d.stopBg()
+	}
+	d.mu.Unlock()
+	if prev != stateRunning {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.cancel()
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// wake tells the claim loop that deliveries may be due. It never blocks.
+func (d *Dispatcher) wake() {
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// claimLoop claims due deliveries for idle workers until Shutdown.
+func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- *Claim) {
+	defer close(jobs)
+	ticker := time.NewTicker(d.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		d.claimBatch(ctx, jobs)
+		select {
+		case <-d.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-d.wakeCh:
+		case <-ticker.C:
+		}
+	}
+}
+
+// claimBatch hands due deliveries to idle workers until none are due or no
+// worker is idle.
+func (d *Dispatcher) claimBatch(ctx context.Context, jobs chan<- *Claim) {
+	for {
+		d.mu.Lock()
+		free := d.cfg.Workers - d.busy
+		inFlight := make(map[string]int, len(d.inFlight))
+		for k, v := range d.inFlight {
+			inFlight[k] = v
+		}
+		d.mu.Unlock()
+		if free <= 0 || ctx.Err() != nil {
+			return
+		}
+		claims, err := d.store.Claim(ctx, ClaimParams{
+			Now:            d.cfg.Clock(),
+			Lease:          d.cfg.Lease,
+			Limit:          free,
+			MaxPerEndpoint: d.cfg.MaxInFlightPerEndpoint,
+			InFlight:       inFlight,
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("webhook: claim failed", "err", err)
+			}
+			return
+		}
+		for _, c := range claims {
+			d.mu.Lock()
+			d.busy++
+			d.inFlight[c.Endpoint.ID]++
+			d.mu.Unlock()
+			jobs <- c // a worker is idle: busy was below Workers
+		}
+		if len(claims) < free {
+			return
+		}
+	}
+}
+
+// work runs attempts until the claim loop closes jobs.
+func (d *Dispatcher) work(ctx context.Context, jobs <-chan *Claim) {
+	for c := range jobs {
+		d.deliver(ctx, c)
+		d.mu.Lock()
+		d.busy--
+		if d.inFlight[c.Endpoint.ID]--; d.inFlight[c.Endpoint.ID] <= 0 {
+			delete(d.inFlight, c.Endpoint.ID)
+		}
+		d.mu.Unlock()
+		d.wake() // a worker is free, and a capped endpoint may have more due
+	}
+}
+
+// listen relays a Notifier's wake-ups, restarting it after errors.
+func (d *Dispatcher) listen(ctx context.Context, n Notifier) {
+	for {
+		err := n.Listen(ctx, d.wake)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			d.log.Warn("webhook: store listener stopped; restarting", "err", err)
+		}
+		if !d.sleep(ctx, d.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// maintain calls a Maintainer every MaintenanceInterval.
+func (d *Dispatcher) maintain(ctx context.Context, m Maintainer) {
+	for d.sleep(ctx, d.cfg.MaintenanceInterval) {
+		if err := m.Maintain(ctx, d.cfg.Clock()); err != nil && ctx.Err() == nil {
+			d.log.Warn("webhook: store maintenance failed", "err", err)
+		}
+	}
+}
+
+// sleep waits for dur and reports false if the dispatcher stops first.
+func (d *Dispatcher) sleep(ctx context.Context, dur time.Duration) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-d.stop:
+		return false
+	}
+}

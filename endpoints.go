@@ -1,0 +1,197 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// CreateEndpoint validates p and stores a new endpoint. It returns the
+// endpoint and its signing secret: p.Secret, or a generated one. The secret
+// is returned here only; store it or show it to the customer once.
+//
+// Invalid input returns a *ValidationError (errors.Is ErrInvalid); a full
+// tenant returns ErrTooManyEndpoints; in both cases nothing is stored.
+func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*Endpoint, string, error) {
+	ep, err := d.rules.normalize(p)
+	if err != nil {
+		return nil, "", err
+	}
+	secret := p.Secret
+	if secret == "" {
+		if secret, err = GenerateSecret(); err != nil {
+			return nil, "", err
+		}
+	} else if err := d.checkSecret(secret); err != nil {
+		return nil, "", err
+	}
+	now := d.cfg.Clock()
+	ep.ID = uuid.NewString()
+	ep.CreatedAt, ep.UpdatedAt = now, now
+	limit := max(d.cfg.MaxEndpointsPerTenant, 0)
+	if err := d.store.CreateEndpoint(ctx, ep, Secret{Value: secret, CreatedAt: now}, limit); err != nil {
+		return nil, "", fmt.Errorf("webhook: create endpoint: %w", err)
+	}
+	return ep.Clone(), secret, nil
+}
+
+// checkSecret rejects custom secrets the signer cannot use, and ones too
+// short to be secret.
+func (d *Dispatcher) checkSecret(secret string) error {
+	if len(secret) < 16 || len(secret) > 256 || strings.TrimSpace(secret) != secret {
+		return invalid("Secret", "use 16 to 256 bytes with no surrounding spaces, or leave it empty to generate one")
+	}
+	if v, ok := d.cfg.Signer.(SecretValidator); ok {
+		return v.ValidateSecret(secret)
+	}
+	return nil
+}
+
+// GetEndpoint returns the endpoint, or ErrNotFound.
+func (d *Dispatcher) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) {
+	return d.store.GetEndpoint(ctx, id)
+}
+
+// ListEndpoints returns the tenant's endpoints, oldest first.
+func (d *Dispatcher) ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error) {
+	return d.store.ListEndpoints(ctx, tenantID)
+}
+
+// UpdateEndpoint replaces the endpoint's configuration with p (every
+// field: send the whole configuration). p.TenantID must be empty or the
+// endpoint's own; p.Secret must be empty (use RotateSecret). Counters,
+// disabled state and secrets are kept.
+func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointParams) (*Endpoint, error) {
+	cur, err := d.store.GetEndpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Secret != "" {
+		return nil, invalid("Secret", "cannot be changed by UpdateEndpoint; use RotateSecret")
+	}
+	if p.TenantID != "" && p.TenantID != cur.TenantID {
+		return nil, invalid("TenantID", "an endpoint cannot move to another tenant; create a new one")
+	}
+	p.TenantID = cur.TenantID
+	next, err := d.rules.normalize(p)
+	if err != nil {
+		return nil, err
+	}
+	next.ID = cur.ID
+	next.CreatedAt = cur.CreatedAt
+	next.UpdatedAt = d.cfg.Clock()
+	if err := d.store.UpdateEndpoint(ctx, next); err != nil {
+		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
+	}
+	return d.store.GetEndpoint(ctx, id)
+}
+
+// DeleteEndpoint removes the endpoint with its secrets and delivery log.
+func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string) error {
+	return d.store.DeleteEndpoint(ctx, id)
+}
+
+// DisableEndpoint stops deliveries to the endpoint: its pending deliveries
+// end as failed with ReasonEndpointDisabled and events published while it
+// is disabled create none. reason is kept for the customer to read.
+func (d *Dispatcher) DisableEndpoint(ctx context.Context, id, reason string) error {
+	if reason == "" {
+		reason = "disabled manually"
+	}
+	if len(reason) > 1000 {
+		return invalid("reason", "at most 1000 bytes")
+	}
+	return d.store.DisableEndpoint(ctx, id, reason, d.cfg.Clock())
+}
+
+// EnableEndpoint re-enables the endpoint and resets its consecutive
+// failures. Deliveries that failed meanwhile stay failed; Recover queues
+// them again.
+func (d *Dispatcher) EnableEndpoint(ctx context.Context, id string) error {
+	return d.store.EnableEndpoint(ctx, id, d.cfg.Clock())
+}
+
+// RotateSecret gives the endpoint a new generated secret and returns it.
+// The old secrets keep signing for grace (deliveries carry a signature for
+// each, so receivers can switch at their pace); grace 0 retires them at
+// once.
+func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (string, error) {
+	if grace < 0 {
+		return "", invalid("grace", "must not be negative")
+	}
+	secret, err := GenerateSecret()
+	if err != nil {
+		return "", err
+	}
+	now := d.cfg.Clock()
+	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, now.Add(grace)); err != nil {
+		return "", fmt.Errorf("webhook: rotate secret: %w", err)
+	}
+	return secret, nil
+}
+
+// Recover queues again the endpoint's failed deliveries created at or
+// after since, and returns how many. The endpoint must be enabled.
+func (d *Dispatcher) Recover(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	n, err := d.store.Requeue(ctx, RequeueParams{EndpointID: endpointID, Since: since, Now: d.cfg.Clock()})
+	if n > 0 {
+		d.wake()
+	}
+	return n, err
+}
+
+// Redeliver queues one ended delivery (succeeded or failed) again.
+func (d *Dispatcher) Redeliver(ctx context.Context, deliveryID string) error {
+	n, err := d.store.Requeue(ctx, RequeueParams{DeliveryID: deliveryID, Now: d.cfg.Clock()})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("webhook: redeliver %s: %w: it is still pending or its endpoint is disabled", deliveryID, ErrInvalid)
+	}
+	d.wake()
+	return nil
+}
+
+// ListDeliveries pages through the delivery log, newest first.
+func (d *Dispatcher) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, string, error) {
+	return d.store.ListDeliveries(ctx, f)
+}
+
+// ListAttempts returns a delivery's attempts, oldest first.
+func (d *Dispatcher) ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error) {
+	return d.store.ListAttempts(ctx, deliveryID)
+}
+
+// SendTest sends a TestEventType event to the endpoint now, bypassing the
+// queue, and returns the attempt. It works on disabled endpoints, is not
+// retried, and changes no counters or logs: a customer's "send test"
+// button. An error is returned only when the test could not be made (no
+// such endpoint); a failed request is an Attempt with Success false.
+func (d *Dispatcher) SendTest(ctx context.Context, endpointID string) (*Attempt, error) {
+	ep, err := d.store.GetEndpoint(ctx, endpointID)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := d.store.EndpointSecrets(ctx, endpointID, d.cfg.Clock())
+	if err != nil {
+		return nil, err
+	}
+	ev := Event{
+		ID:        uuid.NewString(),
+		Type:      TestEventType,
+		TenantID:  ep.TenantID,
+		CreatedAt: d.cfg.Clock().UTC().Truncate(time.Microsecond),
+		Data:      map[string]string{"message": "This is a test delivery from outhook."},
+	}
+	body, err := d.cfg.Envelope(ev)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: test envelope: %w", err)
+	}
+	a := &Attempt{ID: uuid.NewString(), EventID: ev.ID, EndpointID: ep.ID, Number: 1, StartedAt: d.cfg.Clock()}
+	fillAttempt(a, d.send(ctx, ep, secrets, ev.ID, body), d.cfg.Clock())
+	return a, nil
+}

@@ -1,0 +1,128 @@
+package webhook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MaxEventIDLen is the longest Event.ID accepted.
+const MaxEventIDLen = 255
+
+// Publish validates ev, builds its body once, and queues one delivery for
+// every enabled endpoint of ev.TenantID whose filter matches ev.Type. It
+// returns ev with ID and CreatedAt filled in, without waiting for any HTTP
+// request.
+//
+// Publishing an event whose ID already exists creates no new deliveries and
+// is not an error: retrying Publish with the same ID is safe. Invalid input
+// returns a *ValidationError, ErrUnknownEventType or ErrPayloadTooLarge,
+// and nothing is stored.
+func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
+	return d.publish(ctx, ev, d.store.Enqueue)
+}
+
+// PublishTx is Publish inside the application's own transaction (the
+// transactional outbox): the event and its deliveries are written with tx,
+// invisible until it commits and gone if it rolls back. The Store must
+// implement TxEnqueuer (sqlstore does); otherwise it returns
+// ErrNotSupported. Endpoints are read outside tx.
+func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event, error) {
+	txs, ok := d.store.(TxEnqueuer)
+	if !ok {
+		return Event{}, fmt.Errorf("%w: PublishTx needs a Store with EnqueueTx (sqlstore)", ErrNotSupported)
+	}
+	if tx == nil {
+		return Event{}, invalid("tx", "is nil")
+	}
+	return d.publish(ctx, ev, func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
+		return txs.EnqueueTx(ctx, tx, se, ds)
+	})
+}
+
+type enqueueFunc func(context.Context, *StoredEvent, []*Delivery) error
+
+func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc) (Event, error) {
+	stored, err := d.prepare(&ev)
+	if err != nil {
+		return Event{}, err
+	}
+	endpoints, err := d.store.ListEndpoints(ctx, ev.TenantID)
+	if err != nil {
+		return Event{}, fmt.Errorf("webhook: publish: %w", err)
+	}
+	now := d.cfg.Clock()
+	var deliveries []*Delivery
+	for _, ep := range endpoints {
+		if ep.Disabled || !MatchEvent(ep.Events, ev.Type) {
+			continue
+		}
+		deliveries = append(deliveries, &Delivery{
+			ID:            uuid.NewString(),
+			EventID:       ev.ID,
+			EventType:     ev.Type,
+			TenantID:      ev.TenantID,
+			EndpointID:    ep.ID,
+			State:         StatePending,
+			NextAttemptAt: now,
+			CreatedAt:     now,
+			UpdatedAt:     now,
+		})
+	}
+	switch err := enqueue(ctx, stored, deliveries); {
+	case errors.Is(err, ErrDuplicateEvent):
+		d.log.DebugContext(ctx, "webhook: duplicate event ignored", "event", ev.ID)
+		return ev, nil
+	case err != nil:
+		return Event{}, fmt.Errorf("webhook: publish: %w", err)
+	}
+	if len(deliveries) > 0 {
+		d.wake()
+	}
+	return ev, nil
+}
+
+// prepare validates ev, fills its ID and CreatedAt, and marshals the body.
+func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
+	if err := d.rules.catalogue.checkType(ev.Type); err != nil {
+		return nil, err
+	}
+	if len(ev.TenantID) > MaxTenantIDLen {
+		return nil, invalid("TenantID", "at most %d bytes", MaxTenantIDLen)
+	}
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	} else if !validEventID(ev.ID) {
+		return nil, invalid("ID", "use 1 to %d printable ASCII characters without spaces (it is sent as a header)", MaxEventIDLen)
+	}
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = d.cfg.Clock()
+	}
+	// Microseconds: what every SQL store keeps, so the time read back is
+	// the time in the body.
+	ev.CreatedAt = ev.CreatedAt.UTC().Truncate(time.Microsecond)
+	body, err := d.cfg.Envelope(*ev)
+	if err != nil {
+		return nil, invalid("Data", "the envelope does not marshal: %v", err)
+	}
+	if len(body) > d.cfg.MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxPayloadBytes)", ErrPayloadTooLarge, len(body), d.cfg.MaxPayloadBytes)
+	}
+	return &StoredEvent{ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, CreatedAt: ev.CreatedAt, Body: body}, nil
+}
+
+func validEventID(id string) bool {
+	if len(id) == 0 || len(id) > MaxEventIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
