@@ -1,0 +1,95 @@
+package webhook
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPublicAddr(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"93.184.216.34", true},
+		{"2606:2800:220:1:248:1893:25c8:1946", true},
+		{"127.0.0.1", false},
+		{"::1", false},
+		{"10.1.2.3", false},
+		{"172.16.0.1", false},
+		{"192.168.1.1", false},
+		{"169.254.169.254", false}, // cloud metadata
+		{"fe80::1", false},
+		{"fc00::1", false},
+		{"0.0.0.0", false},
+		{"::", false},
+		{"100.64.0.1", false},
+		{"224.0.0.1", false},
+		{"255.255.255.255", false},
+		{"::ffff:127.0.0.1", false}, // IPv4-mapped loopback
+		{"::ffff:10.0.0.1", false},
+		{"64:ff9b::a00:1", false}, // NAT64 of 10.0.0.1
+		{"198.18.0.1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			assert.Equal(t, tt.want, PublicAddr(netip.MustParseAddr(tt.addr)))
+		})
+	}
+}
+
+func TestDefaultClientRefusesLoopbackAfterDNS(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the guard let a request through")
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+
+	client := NewClient(false, 4)
+	for _, u := range []string{srv.URL, "http://localhost:" + port} {
+		_, err := client.Get(u)
+		require.Error(t, err, u)
+		assert.ErrorIs(t, err, ErrForbiddenAddress, u)
+	}
+}
+
+func TestDefaultClientDoesNotFollowRedirects(t *testing.T) {
+	var followed bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed = true }))
+	defer target.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
+	defer redirect.Close()
+
+	res, err := NewClient(true, 4).Get(redirect.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusFound, res.StatusCode)
+	assert.False(t, followed)
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := mustTime("2026-11-22T12:00:00Z")
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"", "0s"},
+		{"120", "2m0s"},
+		{" 5 ", "5s"},
+		{"-3", "0s"},
+		{"soon", "0s"},
+		{"Sun, 22 Nov 2026 12:01:30 GMT", "1m30s"},
+		{"Sun, 22 Nov 2026 11:00:00 GMT", "0s"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.in), func(t *testing.T) {
+			assert.Equal(t, tt.want, parseRetryAfter(tt.in, now).String())
+		})
+	}
+}
