@@ -1,0 +1,452 @@
+package memstore
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// Page sizes of ListDeliveries.
+const (
+	// DefaultPageSize is the page size when DeliveryFilter.Limit is 0.
+	DefaultPageSize = 50
+	// MaxPageSize is the largest page ListDeliveries returns.
+	MaxPageSize = 1000
+)
+
+// Enqueue stores the event (with a private copy of its body) and its
+// deliveries in one step, or returns webhook.ErrDuplicateEvent and stores
+// nothing if the event ID exists.
+//
+// A delivery for an endpoint that is disabled, or that does not exist, is
+// stored already failed with webhook.ReasonEndpointDisabled: Claim would end
+// it so anyway, and this way it never waits in the queue. A delivery ID that
+// is empty, repeated or already stored is rejected with webhook.ErrInvalid.
+func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	if ev == nil || ev.ID == "" {
+		return invalid("event without an ID")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.events[ev.ID]; ok {
+		return fmt.Errorf("memstore: event %q: %w", ev.ID, webhook.ErrDuplicateEvent)
+	}
+	seen := make(map[string]bool, len(deliveries))
+	for _, d := range deliveries {
+		if d == nil || d.ID == "" {
+			return invalid("delivery without an ID")
+		}
+		if _, ok := s.deliveries[d.ID]; ok || seen[d.ID] {
+			return invalid("delivery %q already exists", d.ID)
+		}
+		seen[d.ID] = true
+	}
+
+	er := &eventRec{ev: *ev, deliveries: make([]*deliveryRec, 0, len(deliveries))}
+	er.ev.Body = slices.Clone(ev.Body)
+	s.events[ev.ID] = er
+	for _, d := range deliveries {
+		dr := &deliveryRec{d: *d, seq: s.nextSeq(), ev: er, index: -1}
+		s.deliveries[d.ID] = dr
+		er.deliveries = append(er.deliveries, dr)
+		ep := s.endpoints[d.EndpointID]
+		if ep == nil || ep.ep.Disabled {
+			dr.d.State = webhook.StateFailed
+			dr.d.LastError = webhook.ReasonEndpointDisabled
+		}
+		if ep == nil {
+			continue
+		}
+		dr.ep = ep
+		ep.deliveries[d.ID] = dr
+		if dr.d.State == webhook.StatePending {
+			heap.Push(&ep.pending, dr)
+			s.fixReady(ep)
+		}
+	}
+	return nil
+}
+
+// Claim leases up to p.Limit due deliveries, oldest due first, honouring
+// p.MaxPerEndpoint. Each lease has a random token. Claim.Body is the event's
+// stored body, shared by all its claims: do not modify it. p.Lease must be
+// positive.
+func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	if p.Lease <= 0 {
+		return nil, invalid("ClaimParams.Lease must be positive, not %v", p.Lease)
+	}
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	s.expireLeases(p.Now)
+
+	var (
+		out     []*webhook.Claim
+		taken   map[*endpointRec]int
+		capped  []*endpointRec
+		secrets = make(map[*endpointRec][]webhook.Secret)
+	)
+	if p.MaxPerEndpoint > 0 {
+		taken = make(map[*endpointRec]int)
+	}
+	for len(out) < p.Limit && len(s.ready) > 0 {
+		er := s.ready[0]
+		dr := er.pending.peek()
+		if dr.d.NextAttemptAt.After(p.Now) {
+			break
+		}
+		if er.ep.Disabled {
+			// Not reached while DisableEndpoint and Enqueue end such
+			// deliveries themselves; kept so the contract holds regardless.
+			s.failPending(er, p.Now)
+			continue
+		}
+		if taken != nil && p.InFlight[er.ep.ID]+taken[er] >= p.MaxPerEndpoint {
+			heap.Pop(&s.ready)
+			capped = append(capped, er)
+			continue
+		}
+		heap.Pop(&er.pending)
+		s.fixReady(er)
+		if taken != nil {
+			taken[er]++
+		}
+		dr.token = uuid.NewString()
+		dr.leaseUntil = p.Now.Add(p.Lease)
+		heap.Push(&s.leased, dr)
+		er.leased[dr.d.ID] = dr
+
+		sec, ok := secrets[er]
+		if !ok {
+			sec = er.activeSecrets(p.Now)
+			secrets[er] = sec
+		}
+		d := dr.d
+		body := dr.ev.ev.Body
+		out = append(out, &webhook.Claim{
+			Delivery: &d,
+			Endpoint: er.ep.Clone(),
+			Secrets:  slices.Clone(sec),
+			Body:     body[:len(body):len(body)], // an append cannot write into the shared array
+			Token:    dr.token,
+		})
+	}
+	for _, er := range capped {
+		heap.Push(&s.ready, er)
+	}
+	return out, nil
+}
+
+// expireLeases moves the deliveries whose lease expired by now back to
+// their endpoints' due heaps. They keep their token until claimed again, so
+// a late Complete from the worker that held the lease still counts when
+// nobody else has claimed the delivery meanwhile.
+func (s *Store) expireLeases(now time.Time) {
+	for {
+		dr := s.leased.peek()
+		if dr == nil || dr.leaseUntil.After(now) {
+			return
+		}
+		heap.Pop(&s.leased)
+		heap.Push(&dr.ep.pending, dr)
+		s.fixReady(dr.ep)
+	}
+}
+
+// Complete records the attempt of a claimed delivery and applies its
+// outcome and the endpoint's counters in one step, as webhook.Store
+// documents. The lease holds as long as the delivery is pending and c.Token
+// is its latest token, even past its expiry if nobody claimed it again;
+// otherwise, and when the delivery was deleted with its endpoint, Complete
+// records nothing and returns webhook.ErrLeaseLost.
+//
+// A Retry or Fail sets the delivery's LastError and the endpoint's
+// LastFailureReason to c.Attempt.Error. An endpoint disabled by count gets
+// the reason "N consecutive failed deliveries; last: <c.Attempt.Error>".
+func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.Endpoint, bool, error) {
+	if c.Attempt == nil {
+		return nil, false, invalid("Completion.Attempt is nil")
+	}
+	switch c.Outcome {
+	case webhook.OutcomeSuccess, webhook.OutcomeRetry, webhook.OutcomeFail:
+	default:
+		return nil, false, invalid("Completion.Outcome %d is not one of the Outcome constants", c.Outcome)
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, false, err
+	}
+	defer s.mu.Unlock()
+	dr, ok := s.deliveries[c.DeliveryID]
+	if !ok {
+		return nil, false, fmt.Errorf("memstore: delivery %q is gone: %w (%w)", c.DeliveryID, webhook.ErrLeaseLost, webhook.ErrNotFound)
+	}
+	if dr.token == "" || dr.token != c.Token || dr.d.State != webhook.StatePending || dr.ep == nil {
+		return nil, false, fmt.Errorf("memstore: delivery %q: %w", c.DeliveryID, webhook.ErrLeaseLost)
+	}
+	er := dr.ep
+	unqueue(dr)
+	dr.token = ""
+	delete(er.leased, dr.d.ID)
+	dr.attempts = append(dr.attempts, *c.Attempt)
+	dr.d.Attempts++
+	dr.d.UpdatedAt = c.Now
+
+	disabled := false
+	switch c.Outcome {
+	case webhook.OutcomeSuccess:
+		dr.d.State = webhook.StateSucceeded
+		er.ep.ConsecutiveFailures = 0
+		er.ep.LastSuccessAt = c.Now
+	case webhook.OutcomeRetry:
+		dr.d.LastError = c.Attempt.Error
+		dr.d.NextAttemptAt = c.RetryAt
+		heap.Push(&er.pending, dr)
+		er.ep.LastFailureAt = c.Now
+		er.ep.LastFailureReason = c.Attempt.Error
+	case webhook.OutcomeFail:
+		dr.d.State = webhook.StateFailed
+		dr.d.LastError = c.Attempt.Error
+		er.ep.ConsecutiveFailures++
+		er.ep.LastFailureAt = c.Now
+		er.ep.LastFailureReason = c.Attempt.Error
+		reason := c.DisableReason
+		if reason == "" && c.DisableAfter > 0 && er.ep.ConsecutiveFailures >= c.DisableAfter {
+			reason = fmt.Sprintf("%d consecutive failed deliveries; last: %s", er.ep.ConsecutiveFailures, c.Attempt.Error)
+		}
+		if reason != "" {
+			disabled = s.disable(er, reason, c.Now)
+		}
+	}
+	s.fixReady(er)
+	return er.ep.Clone(), disabled, nil
+}
+
+// GetEvent returns a copy of a stored event, its body included.
+func (s *Store) GetEvent(ctx context.Context, id string) (*webhook.StoredEvent, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	er, ok := s.events[id]
+	if !ok {
+		return nil, notFound("event", id)
+	}
+	ev := er.ev
+	ev.Body = slices.Clone(er.ev.Body)
+	return &ev, nil
+}
+
+// GetDelivery returns a copy of a delivery, or webhook.ErrNotFound.
+func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	dr, ok := s.deliveries[id]
+	if !ok {
+		return nil, notFound("delivery", id)
+	}
+	d := dr.d
+	return &d, nil
+}
+
+// ListDeliveries returns copies of the deliveries matching f, newest first
+// (CreatedAt descending, then ID descending), at most f.Limit of them (0:
+// DefaultPageSize; capped at MaxPageSize), and the cursor of the next page,
+// "" when this is the last. A cursor that this Store did not produce is
+// rejected with webhook.ErrInvalid.
+func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([]*webhook.Delivery, string, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultPageSize
+	case limit > MaxPageSize:
+		limit = MaxPageSize
+	}
+	var after *cursor
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &c
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, "", err
+	}
+	defer s.mu.Unlock()
+
+	var matched []*webhook.Delivery
+	keep := func(dr *deliveryRec) {
+		d := &dr.d
+		if (f.EndpointID != "" && d.EndpointID != f.EndpointID) ||
+			(f.EventID != "" && d.EventID != f.EventID) ||
+			(f.State != "" && d.State != f.State) ||
+			(!f.Since.IsZero() && d.CreatedAt.Before(f.Since)) ||
+			(!f.Until.IsZero() && !d.CreatedAt.Before(f.Until)) ||
+			(after != nil && !after.before(d)) {
+			return
+		}
+		c := *d
+		matched = append(matched, &c)
+	}
+	switch {
+	case f.EventID != "":
+		if ev := s.events[f.EventID]; ev != nil {
+			for _, dr := range ev.deliveries {
+				keep(dr)
+			}
+		}
+	case f.EndpointID != "" && s.endpoints[f.EndpointID] != nil:
+		for _, dr := range s.endpoints[f.EndpointID].deliveries {
+			keep(dr)
+		}
+	default:
+		for _, dr := range s.deliveries {
+			keep(dr)
+		}
+	}
+	slices.SortFunc(matched, func(a, b *webhook.Delivery) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	if len(matched) <= limit {
+		return matched, "", nil
+	}
+	page := matched[:limit:limit]
+	last := page[limit-1]
+	return page, cursor{at: last.CreatedAt, id: last.ID}.encode(), nil
+}
+
+// cursor is the position after which the next page of ListDeliveries
+// starts: the CreatedAt and ID of the last delivery of the previous page.
+type cursor struct {
+	at time.Time
+	id string
+}
+
+// before reports whether d comes after the cursor in newest-first order.
+func (c cursor) before(d *webhook.Delivery) bool {
+	if cmp := d.CreatedAt.Compare(c.at); cmp != 0 {
+		return cmp < 0
+	}
+	return d.ID < c.id
+}
+
+const cursorVersion = "m1"
+
+func (c cursor) encode() string {
+	raw := fmt.Sprintf("%s:%d:%d:%s", cursorVersion, c.at.Unix(), c.at.Nanosecond(), c.id)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	bad := invalid("DeliveryFilter.Cursor %q was not returned by ListDeliveries", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	parts := strings.SplitN(string(raw), ":", 4)
+	if len(parts) != 4 || parts[0] != cursorVersion {
+		return cursor{}, bad
+	}
+	sec, err1 := strconv.ParseInt(parts[1], 10, 64)
+	nsec, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || nsec < 0 || nsec >= int64(time.Second) {
+		return cursor{}, bad
+	}
+	return cursor{at: time.Unix(sec, nsec), id: parts[3]}, nil
+}
+
+// ListAttempts returns copies of the attempts of a delivery in the order
+// they were recorded, oldest first; webhook.ErrNotFound if there is no such
+// delivery.
+func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook.Attempt, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	dr, ok := s.deliveries[deliveryID]
+	if !ok {
+		return nil, notFound("delivery", deliveryID)
+	}
+	out := make([]*webhook.Attempt, len(dr.attempts))
+	for i := range dr.attempts {
+		a := dr.attempts[i]
+		out[i] = &a
+	}
+	return out, nil
+}
+
+// Requeue makes ended deliveries pending again, due at p.Now, with Attempts
+// reset to 0; their attempts and LastError stay as history. With
+// p.DeliveryID it queues that delivery if it has ended (a pending one counts
+// 0); with p.EndpointID the endpoint's failed deliveries created at or after
+// p.Since. Deliveries of a disabled endpoint are not queued. An unknown
+// delivery or endpoint is webhook.ErrNotFound; setting both or neither of
+// DeliveryID and EndpointID is webhook.ErrInvalid.
+func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, error) {
+	if (p.DeliveryID == "") == (p.EndpointID == "") {
+		return 0, invalid("RequeueParams: set exactly one of DeliveryID and EndpointID")
+	}
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	if p.DeliveryID != "" {
+		dr, ok := s.deliveries[p.DeliveryID]
+		if !ok {
+			return 0, notFound("delivery", p.DeliveryID)
+		}
+		if dr.d.State == webhook.StatePending {
+			return 0, nil
+		}
+		return s.requeue(dr.ep, []*deliveryRec{dr}, p.Now), nil
+	}
+	er, ok := s.endpoints[p.EndpointID]
+	if !ok {
+		return 0, notFound("endpoint", p.EndpointID)
+	}
+	var failed []*deliveryRec
+	for _, dr := range er.deliveries {
+		if dr.d.State == webhook.StateFailed && !dr.d.CreatedAt.Before(p.Since) {
+			failed = append(failed, dr)
+		}
+	}
+	return s.requeue(er, failed, p.Now), nil
+}
+
+// requeue makes the ended deliveries drs of er pending at now, unless er
+// is missing or disabled, and returns how many it queued.
+func (s *Store) requeue(er *endpointRec, drs []*deliveryRec, now time.Time) int {
+	if er == nil || er.ep.Disabled || len(drs) == 0 {
+		return 0
+	}
+	for _, dr := range drs {
+		dr.d.State = webhook.StatePending
+		dr.d.Attempts = 0
+		dr.d.NextAttemptAt = now
+		dr.d.UpdatedAt = now
+		heap.Push(&er.pending, dr)
+	}
+	s.fixReady(er)
+	return len(drs)
+}

@@ -1,0 +1,371 @@
+// Package memstore is an in-memory webhook.Store: for tests, demos and
+// single-process applications that can afford to lose undelivered webhooks
+// when the process exits.
+//
+// A Store is safe for concurrent use by many goroutines. It keeps every
+// event, delivery and attempt until the endpoint is deleted; nothing is
+// pruned. Values it returns are copies, except Claim.Body, which is the one
+// stored body of the event, shared by every claim of that event: callers
+// must not modify it.
+package memstore
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// Store is an in-memory webhook.Store. Create one with New; the zero value
+// is not usable.
+type Store struct {
+	mu sync.Mutex
+
+	seq        uint64 // creation sequence for endpoints and deliveries
+	endpoints  map[string]*endpointRec
+	tenants    map[string]map[string]*endpointRec
+	events     map[string]*eventRec
+	deliveries map[string]*deliveryRec
+
+	ready  endpointHeap // endpoints with unleased pending deliveries
+	leased deliveryHeap // leased deliveries, by lease expiry
+}
+
+// endpointRec is an endpoint and everything that hangs off it.
+type endpointRec struct {
+	ep      webhook.Endpoint
+	seq     uint64
+	secrets []webhook.Secret // in the order they were added
+
+	deliveries map[string]*deliveryRec // every delivery of the endpoint
+	pending    deliveryHeap            // unleased pending deliveries, by due time
+	leased     map[string]*deliveryRec // pending deliveries under a lease
+	qindex     int                     // index in Store.ready, -1 when absent
+}
+
+// eventRec is a stored event; ev.Body is owned by the Store and shared
+// (read-only) by every Claim of the event.
+type eventRec struct {
+	ev         webhook.StoredEvent
+	deliveries []*deliveryRec
+}
+
+// deliveryRec is a delivery with its lease and attempts.
+type deliveryRec struct {
+	d        webhook.Delivery
+	seq      uint64
+	ep       *endpointRec // nil if the endpoint did not exist at Enqueue
+	ev       *eventRec
+	attempts []webhook.Attempt
+
+	token      string    // lease token; "" when not leased
+	leaseUntil time.Time // when the lease expires
+
+	heap  *deliveryHeap // the heap that holds it, if any
+	index int           // its index in heap
+}
+
+var _ webhook.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		endpoints:  make(map[string]*endpointRec),
+		tenants:    make(map[string]map[string]*endpointRec),
+		events:     make(map[string]*eventRec),
+		deliveries: make(map[string]*deliveryRec),
+		leased:     deliveryHeap{byLease: true},
+	}
+}
+
+func (s *Store) nextSeq() uint64 {
+	s.seq++
+	return s.seq
+}
+
+// lockEndpoint takes the mutex and returns the endpoint id. On error the
+// mutex is not held.
+func (s *Store) lockEndpoint(ctx context.Context, id string) (*endpointRec, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	er, ok := s.endpoints[id]
+	if !ok {
+		s.mu.Unlock()
+		return nil, notFound("endpoint", id)
+	}
+	return er, nil
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("memstore: %s %q: %w", kind, id, webhook.ErrNotFound)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("memstore: %s: %w", fmt.Sprintf(format, args...), webhook.ErrInvalid)
+}
+
+// lock takes the mutex unless ctx is already done.
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	return nil
+}
+
+// CreateEndpoint stores a copy of ep with its first secret. If maxPerTenant
+// > 0 and the tenant has that many endpoints already, it returns
+// webhook.ErrTooManyEndpoints and stores nothing. An empty or already used
+// ID is rejected with webhook.ErrInvalid.
+func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret webhook.Secret, maxPerTenant int) error {
+	if ep == nil || ep.ID == "" {
+		return invalid("endpoint without an ID")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.endpoints[ep.ID]; ok {
+		return invalid("endpoint %q already exists", ep.ID)
+	}
+	tenant := s.tenants[ep.TenantID]
+	if maxPerTenant > 0 && len(tenant) >= maxPerTenant {
+		return fmt.Errorf("memstore: tenant %q has %d endpoints: %w", ep.TenantID, len(tenant), webhook.ErrTooManyEndpoints)
+	}
+	if tenant == nil {
+		tenant = make(map[string]*endpointRec)
+		s.tenants[ep.TenantID] = tenant
+	}
+	er := &endpointRec{
+		ep:         *ep.Clone(),
+		seq:        s.nextSeq(),
+		secrets:    []webhook.Secret{secret},
+		deliveries: make(map[string]*deliveryRec),
+		leased:     make(map[string]*deliveryRec),
+		qindex:     -1,
+	}
+	s.endpoints[ep.ID] = er
+	tenant[ep.ID] = er
+	return nil
+}
+
+// GetEndpoint returns a copy of the endpoint, or webhook.ErrNotFound.
+func (s *Store) GetEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error) {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	return er.ep.Clone(), nil
+}
+
+// ListEndpoints returns copies of the tenant's endpoints, oldest first
+// (CreatedAt, then the order they were created in).
+func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.Endpoint, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	recs := make([]*endpointRec, 0, len(s.tenants[tenantID]))
+	for _, er := range s.tenants[tenantID] {
+		recs = append(recs, er)
+	}
+	slices.SortFunc(recs, func(a, b *endpointRec) int {
+		if c := a.ep.CreatedAt.Compare(b.ep.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	out := make([]*webhook.Endpoint, len(recs))
+	for i, er := range recs {
+		out[i] = er.ep.Clone()
+	}
+	return out, nil
+}
+
+// UpdateEndpoint replaces the configuration fields of an existing endpoint
+// (Name, URL, Events, Method, ContentType, MaxAttempts, Headers, UpdatedAt).
+// TenantID, CreatedAt, counters, state and secrets stay as they are.
+func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
+	if ep == nil {
+		return invalid("nil endpoint")
+	}
+	er, err := s.lockEndpoint(ctx, ep.ID)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	c := ep.Clone()
+	er.ep.Name = c.Name
+	er.ep.URL = c.URL
+	er.ep.Events = c.Events
+	er.ep.Method = c.Method
+	er.ep.ContentType = c.ContentType
+	er.ep.MaxAttempts = c.MaxAttempts
+	er.ep.Headers = c.Headers
+	er.ep.UpdatedAt = c.UpdatedAt
+	return nil
+}
+
+// DeleteEndpoint removes the endpoint, its secrets, its deliveries and their
+// attempts. The events stay: other endpoints may share them. A worker that
+// holds a lease on one of the removed deliveries gets webhook.ErrLeaseLost
+// from Complete.
+func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if er.qindex >= 0 {
+		heap.Remove(&s.ready, er.qindex)
+	}
+	touched := make(map[*eventRec]bool)
+	for did, dr := range er.deliveries {
+		unqueue(dr)
+		dr.token = ""
+		delete(s.deliveries, did)
+		touched[dr.ev] = true
+	}
+	for ev := range touched {
+		ev.deliveries = slices.DeleteFunc(ev.deliveries, func(dr *deliveryRec) bool { return dr.ep == er })
+	}
+	delete(s.endpoints, id)
+	tenant := s.tenants[er.ep.TenantID]
+	delete(tenant, id)
+	if len(tenant) == 0 {
+		delete(s.tenants, er.ep.TenantID)
+	}
+	return nil
+}
+
+// DisableEndpoint marks the endpoint disabled with reason and time and ends
+// its pending deliveries, leased or not, as failed with
+// webhook.ReasonEndpointDisabled. Disabling it again keeps the first reason
+// and time.
+func (s *Store) DisableEndpoint(ctx context.Context, id, reason string, now time.Time) error {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.disable(er, reason, now)
+	return nil
+}
+
+// disable is DisableEndpoint with the lock held. It reports whether the
+// endpoint was enabled before.
+func (s *Store) disable(er *endpointRec, reason string, now time.Time) bool {
+	was := er.ep.Disabled
+	if !was {
+		er.ep.Disabled = true
+		er.ep.DisabledReason = reason
+		er.ep.DisabledAt = now
+	}
+	s.failPending(er, now)
+	return !was
+}
+
+// failPending ends every pending delivery of er as failed with
+// webhook.ReasonEndpointDisabled.
+func (s *Store) failPending(er *endpointRec, now time.Time) {
+	end := func(dr *deliveryRec) {
+		unqueue(dr)
+		dr.token = ""
+		dr.d.State = webhook.StateFailed
+		dr.d.LastError = webhook.ReasonEndpointDisabled
+		dr.d.UpdatedAt = now
+	}
+	for len(er.pending.items) > 0 {
+		end(er.pending.items[len(er.pending.items)-1])
+	}
+	for id, dr := range er.leased {
+		end(dr)
+		delete(er.leased, id)
+	}
+	s.fixReady(er)
+}
+
+// EnableEndpoint clears the disabled state and reason and resets
+// ConsecutiveFailures. It does not queue anything again: use Requeue.
+func (s *Store) EnableEndpoint(ctx context.Context, id string, now time.Time) error {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	er.ep.Disabled = false
+	er.ep.DisabledReason = ""
+	er.ep.DisabledAt = time.Time{}
+	er.ep.ConsecutiveFailures = 0
+	return nil
+}
+
+// RotateSecret adds next as the current secret. Every existing secret gets
+// ExpiresAt = min(its own, oldExpiresAt), a zero ExpiresAt counting as
+// never. Secrets that expired before next.CreatedAt are dropped, since no
+// claim can use them again.
+func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret, oldExpiresAt time.Time) error {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	kept := er.secrets[:0]
+	for _, sec := range er.secrets {
+		if sec.ExpiresAt.IsZero() || oldExpiresAt.Before(sec.ExpiresAt) {
+			sec.ExpiresAt = oldExpiresAt
+		}
+		if next.CreatedAt.IsZero() || sec.Active(next.CreatedAt) {
+			kept = append(kept, sec)
+		}
+	}
+	er.secrets = append(kept, next)
+	return nil
+}
+
+// activeSecrets returns the endpoint's secrets active at now, newest first
+// (CreatedAt, then the order they were added).
+func (er *endpointRec) activeSecrets(now time.Time) []webhook.Secret {
+	out := make([]webhook.Secret, 0, len(er.secrets))
+	for i := len(er.secrets) - 1; i >= 0; i-- {
+		if er.secrets[i].Active(now) {
+			out = append(out, er.secrets[i])
+		}
+	}
+	slices.SortStableFunc(out, func(a, b webhook.Secret) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out
+}
+
+// fixReady puts er in, moves it within, or takes it out of the heap of
+// endpoints with unleased pending deliveries after its own heap changed.
+func (s *Store) fixReady(er *endpointRec) {
+	switch {
+	case len(er.pending.items) == 0:
+		if er.qindex >= 0 {
+			heap.Remove(&s.ready, er.qindex)
+		}
+	case er.qindex < 0:
+		heap.Push(&s.ready, er)
+	default:
+		heap.Fix(&s.ready, er.qindex)
+	}
+}
+
+// EndpointSecrets returns the endpoint's secrets active at now, newest
+// first: the list Claim would return. webhook.ErrNotFound if the endpoint
+// does not exist.
+func (s *Store) EndpointSecrets(ctx context.Context, id string, now time.Time) ([]webhook.Secret, error) {
+	er, err := s.lockEndpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	return er.activeSecrets(now), nil
+}

@@ -1,0 +1,131 @@
+package memstore
+
+import (
+	"container/heap"
+	"time"
+)
+
+// How the due queue works.
+//
+// Every endpoint keeps its own heap of the pending deliveries that are not
+// leased, ordered by NextAttemptAt and then by creation sequence. The Store
+// keeps one heap of the endpoints that have such deliveries, ordered by the
+// head of each endpoint's heap. The head of that heap of heads is therefore
+// the globally oldest due delivery, exactly as one big heap would give, but
+// an endpoint at its in-flight cap can be set aside with a single pop
+// instead of popping (and pushing back) every one of its deliveries: Claim
+// costs O((k + e) log n) for k claims and e capped endpoints, however many
+// deliveries wait.
+//
+// Leased deliveries leave their endpoint's heap and go to a second, global
+// heap ordered by lease expiry. At the start of every Claim the leases that
+// expired by then are moved back to their endpoints' heaps, where they keep
+// their original NextAttemptAt and sequence, so a delivery whose worker died
+// is again "oldest due first". Complete removes a delivery from whichever
+// heap holds it by its index.
+
+// deliveryHeap is a heap of deliveries ordered by NextAttemptAt (or by lease
+// expiry when byLease is set) and then by creation sequence. It implements
+// heap.Interface and keeps deliveryRec.index up to date.
+type deliveryHeap struct {
+	items   []*deliveryRec
+	byLease bool
+}
+
+func (h *deliveryHeap) Len() int { return len(h.items) }
+
+func (h *deliveryHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if h.byLease {
+		return earlier(a.leaseUntil, b.leaseUntil, a.seq, b.seq)
+	}
+	return lessDue(a, b)
+}
+
+func (h *deliveryHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].index = i
+	h.items[j].index = j
+}
+
+// Push adds x (a *deliveryRec); use heap.Push, not this.
+func (h *deliveryHeap) Push(x any) {
+	d := x.(*deliveryRec)
+	d.index = len(h.items)
+	d.heap = h
+	h.items = append(h.items, d)
+}
+
+// Pop removes the last item; use heap.Pop, not this.
+func (h *deliveryHeap) Pop() any {
+	n := len(h.items) - 1
+	d := h.items[n]
+	h.items[n] = nil
+	h.items = h.items[:n]
+	d.index = -1
+	d.heap = nil
+	return d
+}
+
+// peek returns the head, or nil when the heap is empty.
+func (h *deliveryHeap) peek() *deliveryRec {
+	if len(h.items) == 0 {
+		return nil
+	}
+	return h.items[0]
+}
+
+// unqueue removes d from whichever heap holds it, if any.
+func unqueue(d *deliveryRec) {
+	if d.heap != nil {
+		heap.Remove(d.heap, d.index)
+	}
+}
+
+// endpointHeap is the heap of endpoints that have unleased pending
+// deliveries, ordered by the head of each one's deliveryHeap. It implements
+// heap.Interface and keeps endpointRec.qindex up to date.
+type endpointHeap []*endpointRec
+
+func (h endpointHeap) Len() int { return len(h) }
+
+func (h endpointHeap) Less(i, j int) bool {
+	return lessDue(h[i].pending.items[0], h[j].pending.items[0])
+}
+
+func (h endpointHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].qindex = i
+	h[j].qindex = j
+}
+
+// Push adds x (an *endpointRec); use heap.Push, not this.
+func (h *endpointHeap) Push(x any) {
+	e := x.(*endpointRec)
+	e.qindex = len(*h)
+	*h = append(*h, e)
+}
+
+// Pop removes the last item; use heap.Pop, not this.
+func (h *endpointHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	e := old[n]
+	old[n] = nil
+	*h = old[:n]
+	e.qindex = -1
+	return e
+}
+
+// lessDue orders two deliveries by due time, then creation sequence.
+func lessDue(a, b *deliveryRec) bool {
+	return earlier(a.d.NextAttemptAt, b.d.NextAttemptAt, a.seq, b.seq)
+}
+
+// earlier orders by time, then by sequence number.
+func earlier(ta, tb time.Time, sa, sb uint64) bool {
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return sa < sb
+}
