@@ -203,7 +203,8 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 	unqueue(dr)
 	dr.token = ""
 	delete(er.leased, dr.d.ID)
-	dr.attempts = append(dr.attempts, *c.Attempt)
+	a := *c.Attempt
+	dr.attempts = append(dr.attempts, &a)
 	dr.d.Attempts++
 	dr.d.UpdatedAt = c.Now
 
@@ -389,9 +390,9 @@ func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook
 		return nil, notFound("delivery", deliveryID)
 	}
 	out := make([]*webhook.Attempt, len(dr.attempts))
-	for i := range dr.attempts {
-		a := dr.attempts[i]
-		out[i] = &a
+	for i, a := range dr.attempts {
+		c := *a
+		out[i] = &c
 	}
 	return out, nil
 }

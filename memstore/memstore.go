@@ -61,7 +61,7 @@ type deliveryRec struct {
 	seq      uint64
 	ep       *endpointRec // nil if the endpoint did not exist at Enqueue
 	ev       *eventRec
-	attempts []webhook.Attempt
+	attempts []*webhook.Attempt // private copies, oldest first
 
 	token      string    // lease token; "" when not leased
 	leaseUntil time.Time // when the lease expires

@@ -421,11 +421,11 @@ func testDisable(t *testing.T, newStore newStoreFunc) {
 		// One delivery leased when the endpoint is disabled, one waiting.
 		last := f.claim(at(time.Hour), 2)
 		require.Equal(t, []string{ds[threshold-1].ID, ds[threshold].ID}, deliveryIDs(last))
-		after, disabled := f.fail(last[0], at(2*time.Hour), threshold)
+		after, disabled := f.fail(last[0], at(time.Hour+time.Second), threshold)
 		require.True(t, disabled, "failure %d of %d", threshold, threshold)
 		assert.True(t, after.Disabled)
 		assert.Equal(t, threshold, after.ConsecutiveFailures)
-		assertTime(t, at(2*time.Hour), after.DisabledAt, "DisabledAt")
+		assertTime(t, at(time.Hour+time.Second), after.DisabledAt, "DisabledAt")
 		assert.Contains(t, after.DisabledReason, "3", "the reason names the count")
 		assert.Contains(t, after.DisabledReason, "HTTP 500 (attempt 1)", "the reason names the last error")
 
