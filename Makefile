@@ -2,7 +2,7 @@
 # that need third-party code (database drivers, other vendors' verifiers).
 MODULES := . ./examples ./integration
 
-.PHONY: test vet unit quickstart fuzz
+.PHONY: test vet unit unit-run quickstart fuzz
 
 ## test: go vet and go test -race in every module (what .ci/run runs)
 test: vet unit
@@ -10,7 +10,12 @@ test: vet unit
 vet:
 	@for m in $(MODULES); do echo "go vet $$m"; (cd $$m && go vet ./...) || exit 1; done
 
+# unit runs under a throwaway PostgreSQL server (scripts/with-postgres.sh;
+# set OUTHOOK_TEST_POSTGRES_URL to use your own server instead).
 unit:
+	@./scripts/with-postgres.sh $(MAKE) --no-print-directory unit-run
+
+unit-run:
 	@for m in $(MODULES); do echo "go test -race $$m"; (cd $$m && go test -race -count=1 ./...) || exit 1; done
 
 ## quickstart: the main job

@@ -1,0 +1,689 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	webhook "github.com/outhook/webhook"
+)
+
+const deliveryColumns = `id, event_id, event_type, tenant_id, endpoint_id, state, attempts, next_attempt_at,
+	last_error, created_at, updated_at`
+
+func scanDelivery(r scanner) (*webhook.Delivery, error) {
+	var (
+		d                      webhook.Delivery
+		state                  string
+		next, created, updated int64
+	)
+	if err := r.Scan(&d.ID, &d.EventID, &d.EventType, &d.TenantID, &d.EndpointID, &state, &d.Attempts, &next,
+		&d.LastError, &created, &updated); err != nil {
+		return nil, err
+	}
+	d.State = webhook.DeliveryState(state)
+	d.NextAttemptAt = time.Unix(0, next).UTC()
+	d.CreatedAt = time.Unix(0, created).UTC()
+	d.UpdatedAt = time.Unix(0, updated).UTC()
+	return &d, nil
+}
+
+// Enqueue implements webhook.Store.
+func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	err := s.inTx(ctx, func(tx querier) error { return s.enqueue(ctx, tx, ev, deliveries) })
+	if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
+		return fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	return err
+}
+
+// EnqueueTx implements webhook.TxEnqueuer: the event and its deliveries
+// are written inside tx, the application's own transaction, so they exist
+// only if tx commits. On PostgreSQL a NOTIFY is queued in tx too and
+// reaches listening dispatchers at commit. A duplicate event ID returns
+// webhook.ErrDuplicateEvent without spoiling tx (the insert is ON CONFLICT
+// DO NOTHING). tx must belong to the Store's database.
+func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	if tx == nil {
+		return fmt.Errorf("sqlstore: enqueue: tx is nil")
+	}
+	err := s.enqueue(ctx, tx, ev, deliveries)
+	if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
+		return fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	return err
+}
+
+// deliveryChunk rows per INSERT keeps under every driver's parameter limit.
+const deliveryChunk = 200
+
+func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	body := ev.Body
+	if body == nil {
+		body = []byte{}
+	}
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, ev.CreatedAt.UnixNano(), body)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return webhook.ErrDuplicateEvent
+	}
+	for start := 0; start < len(deliveries); start += deliveryChunk {
+		chunk := deliveries[start:min(start+deliveryChunk, len(deliveries))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO {p}deliveries (id, event_id, event_type, tenant_id, endpoint_id, state, attempts,
+			next_attempt_at, due_at, last_error, created_at, updated_at) VALUES `)
+		args := make([]any, 0, len(chunk)*12)
+		for i, d := range chunk {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(" + placeholders(12) + ")")
+			state := d.State
+			if state == "" {
+				state = webhook.StatePending
+			}
+			next := d.NextAttemptAt.UnixNano()
+			args = append(args, d.ID, d.EventID, d.EventType, d.TenantID, d.EndpointID, string(state), d.Attempts,
+				next, next, d.LastError, d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano())
+		}
+		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
+			return err
+		}
+	}
+	if len(deliveries) > 0 {
+		return s.signal(ctx, tx)
+	}
+	return nil
+}
+
+// signal tells Listen, in this and other processes, that deliveries were
+// written: a NOTIFY on PostgreSQL (sent at commit, dropped on rollback,
+// folded into one per transaction), the change counter on SQLite.
+func (s *Store) signal(ctx context.Context, tx querier) error {
+	if s.dialect == Postgres {
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, s.channel)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}signal SET seq = seq + 1 WHERE id = 1`))
+	return err
+}
+
+// claimRounds bounds how often one Claim scans again after skipping rows
+// for the per-endpoint cap or for a disabled endpoint.
+const claimRounds = 8
+
+// Claim implements webhook.Store. On PostgreSQL the due rows are read in
+// due order through a partial index with FOR UPDATE SKIP LOCKED, so
+// concurrent Claims in several processes take disjoint rows without
+// waiting for each other; the chosen rows get a lease token and a due time
+// at the lease's end, which is when another Claim may take them again if
+// no Complete came. On SQLite the transaction holds the write lock.
+func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	var claims []*webhook.Claim
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		claims, err = s.claim(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim: %w", err)
+	}
+	return claims, nil
+}
+
+func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	now := p.Now.UnixNano()
+	// Every lease gets its own token: this Claim's random part and the
+	// delivery ID.
+	token := newID() + "."
+	taken := map[string]int{}
+	var excluded []string
+	excludedSet := map[string]bool{}
+	exclude := func(ep string) {
+		if !excludedSet[ep] {
+			excludedSet[ep] = true
+			excluded = append(excluded, ep)
+		}
+	}
+	if p.MaxPerEndpoint > 0 {
+		for ep, n := range p.InFlight {
+			if n >= p.MaxPerEndpoint {
+				exclude(ep)
+			}
+		}
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF d SKIP LOCKED"
+	}
+	var picked []string
+	for round := 0; round < claimRounds && len(picked) < p.Limit; round++ {
+		want := p.Limit - len(picked)
+		scan := want
+		if p.MaxPerEndpoint > 0 {
+			scan = min(want*2+8, 1000)
+		}
+		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1) FROM {p}deliveries d
+			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
+			WHERE d.state = 'pending' AND d.due_at <= ?`
+		args := []any{now}
+		if len(excluded) > 0 {
+			query += ` AND d.endpoint_id NOT IN (` + placeholders(len(excluded)) + `)`
+			for _, ep := range excluded {
+				args = append(args, ep)
+			}
+		}
+		query += ` ORDER BY d.due_at, d.id LIMIT ?` + lock
+		args = append(args, scan)
+		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return nil, err
+		}
+		var chosen, dead []string
+		seen, skipped := 0, false
+		for rows.Next() {
+			var id, ep string
+			var disabled int
+			if err := rows.Scan(&id, &ep, &disabled); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seen++
+			switch {
+			case disabled != 0:
+				dead = append(dead, id)
+			case len(picked)+len(chosen) >= p.Limit:
+				skipped = true
+			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
+				exclude(ep)
+				skipped = true
+			default:
+				taken[ep]++
+				chosen = append(chosen, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(dead) > 0 {
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL, updated_at = ?
+				WHERE id IN (%s)`, []any{webhook.ReasonEndpointDisabled, now}, dead); err != nil {
+				return nil, err
+			}
+		}
+		if len(chosen) > 0 {
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
+				[]any{token, p.Now.Add(p.Lease).UnixNano()}, chosen); err != nil {
+				return nil, err
+			}
+			picked = append(picked, chosen...)
+		}
+		if seen < scan || (!skipped && len(dead) == 0) {
+			break // the table holds no more due rows for us
+		}
+	}
+	if len(picked) == 0 {
+		return nil, nil
+	}
+	return s.loadClaims(ctx, tx, picked, token, p.Now)
+}
+
+// updateIn runs query with "%s" replaced by placeholders for ids, args
+// first and then ids.
+func (s *Store) updateIn(ctx context.Context, tx querier, query string, args []any, ids []string) error {
+	all := append([]any(nil), args...)
+	for _, id := range ids {
+		all = append(all, id)
+	}
+	_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(query, placeholders(len(ids)))), all...)
+	return err
+}
+
+// loadClaims reads what workers need for the leased deliveries ids, in
+// their order.
+func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token string, now time.Time) ([]*webhook.Claim, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM {p}deliveries WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*webhook.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byID[d.ID] = d
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	endpoints := map[string]*webhook.Endpoint{}
+	secrets := map[string][]webhook.Secret{}
+	bodies := map[string][]byte{}
+	claims := make([]*webhook.Claim, 0, len(ids))
+	for _, id := range ids {
+		d := byID[id]
+		if d == nil {
+			continue
+		}
+		if _, ok := endpoints[d.EndpointID]; !ok {
+			ep, err := s.getEndpoint(ctx, tx, d.EndpointID)
+			if err != nil {
+				return nil, err
+			}
+			endpoints[d.EndpointID] = ep
+			sec, err := s.activeSecrets(ctx, tx, d.EndpointID, now)
+			if err != nil {
+				return nil, err
+			}
+			secrets[d.EndpointID] = sec
+		}
+		if _, ok := bodies[d.EventID]; !ok {
+			var body []byte
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT body FROM {p}events WHERE id = ?`), d.EventID).Scan(&body); err != nil {
+				return nil, fmt.Errorf("event %s of delivery %s: %w", d.EventID, d.ID, err)
+			}
+			bodies[d.EventID] = body
+		}
+		claims = append(claims, &webhook.Claim{
+			Delivery: d,
+			Endpoint: endpoints[d.EndpointID].Clone(),
+			Secrets:  append([]webhook.Secret(nil), secrets[d.EndpointID]...),
+			Body:     bodies[d.EventID],
+			Token:    token + d.ID,
+		})
+	}
+	return claims, nil
+}
+
+// Complete implements webhook.Store. It locks the endpoint row first (the
+// order DisableEndpoint uses too), then updates the delivery only if the
+// lease token still matches, records the attempt and updates the
+// endpoint's counters, all in one transaction: concurrent Completes of one
+// endpoint, in any process, queue on the endpoint row, so the consecutive
+// failure count is exact and the threshold disables exactly once.
+func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.Endpoint, bool, error) {
+	var (
+		ep       *webhook.Endpoint
+		disabled bool
+	)
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		ep, disabled, err = s.complete(ctx, tx, c)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, webhook.ErrLeaseLost) {
+			return nil, false, err
+		}
+		return nil, false, fmt.Errorf("sqlstore: complete: %w", err)
+	}
+	return ep, disabled, nil
+}
+
+func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) (*webhook.Endpoint, bool, error) {
+	now := c.Now.UnixNano()
+	var endpointID, eventID string
+	var attempts int
+	err := tx.QueryRowContext(ctx, s.q(`SELECT endpoint_id, event_id, attempts FROM {p}deliveries WHERE id = ?`), c.DeliveryID).
+		Scan(&endpointID, &eventID, &attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, webhook.ErrLeaseLost
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var wasDisabled, failures int
+	err = tx.QueryRowContext(ctx, s.q(`SELECT disabled, consecutive_failures FROM {p}endpoints WHERE id = ?`+s.forUpdate()), endpointID).
+		Scan(&wasDisabled, &failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, webhook.ErrLeaseLost
+	}
+	if err != nil {
+		return nil, false, err
+	}
+
+	a := webhook.Attempt{}
+	if c.Attempt != nil {
+		a = *c.Attempt
+	}
+	reason := clean(a.Error, 1024)
+
+	var res sql.Result
+	switch c.Outcome {
+	case webhook.OutcomeSuccess:
+		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
+			lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			now, c.DeliveryID, c.Token)
+	case webhook.OutcomeRetry:
+		at := c.RetryAt.UnixNano()
+		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
+			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			at, at, reason, now, c.DeliveryID, c.Token)
+	case webhook.OutcomeFail:
+		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', attempts = attempts + 1,
+			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			reason, now, c.DeliveryID, c.Token)
+	default:
+		return nil, false, &webhook.ValidationError{Field: "Outcome", Reason: fmt.Sprintf("unknown outcome %d", c.Outcome)}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, false, err
+	} else if n == 0 {
+		return nil, false, webhook.ErrLeaseLost
+	}
+
+	if a.ID == "" {
+		a.ID = newID()
+	}
+	if a.Number == 0 {
+		a.Number = attempts + 1
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}attempts (id, delivery_id, event_id, endpoint_id, number, started_at,
+		duration_ns, status_code, response_body, error, success) VALUES (`+placeholders(11)+`)`),
+		a.ID, c.DeliveryID, eventID, endpointID, a.Number, a.StartedAt.UnixNano(), int64(a.Duration), a.StatusCode,
+		clean(a.ResponseBody, s.opts.ResponseExcerpt), reason, boolInt(c.Outcome == webhook.OutcomeSuccess))
+	if err != nil {
+		return nil, false, err
+	}
+
+	disabledNow := false
+	switch c.Outcome {
+	case webhook.OutcomeSuccess:
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET consecutive_failures = 0, last_success_at = ? WHERE id = ?`),
+			now, endpointID)
+	case webhook.OutcomeRetry:
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET last_failure_at = ?, last_failure_reason = ? WHERE id = ?`),
+			now, reason, endpointID)
+	case webhook.OutcomeFail:
+		failures++
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET consecutive_failures = ?, last_failure_at = ?,
+			last_failure_reason = ? WHERE id = ?`), failures, now, reason, endpointID)
+		if err == nil && wasDisabled == 0 {
+			why := c.DisableReason
+			if why == "" && c.DisableAfter > 0 && failures >= c.DisableAfter {
+				why = fmt.Sprintf("%d consecutive failed deliveries; last: %s", failures, reason)
+			}
+			if why != "" {
+				err = s.disable(ctx, tx, endpointID, why, c.Now)
+				disabledNow = err == nil
+			}
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	ep, err := s.getEndpoint(ctx, tx, endpointID)
+	if err != nil {
+		return nil, false, err
+	}
+	return ep, disabledNow, nil
+}
+
+// clean makes s storable as text in every database (valid UTF-8, no NUL,
+// which PostgreSQL rejects) and cuts it to at most max bytes at a rune
+// boundary.
+func clean(s string, max int) string {
+	if len(s) > max {
+		s = s[:max]
+		// Drop the bytes of a rune the cut split in half.
+		for i := 0; i < utf8.UTFMax-1 && len(s) > 0; i++ {
+			r, size := utf8.DecodeLastRuneInString(s)
+			if r != utf8.RuneError || size != 1 {
+				break
+			}
+			s = s[:len(s)-1]
+		}
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// GetEvent implements webhook.Store.
+func (s *Store) GetEvent(ctx context.Context, id string) (*webhook.StoredEvent, error) {
+	var (
+		ev      webhook.StoredEvent
+		created int64
+	)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, type, tenant_id, created_at, body FROM {p}events WHERE id = ?`), id).
+		Scan(&ev.ID, &ev.Type, &ev.TenantID, &created, &ev.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, webhook.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get event: %w", err)
+	}
+	ev.CreatedAt = time.Unix(0, created).UTC()
+	return &ev, nil
+}
+
+// GetDelivery implements webhook.Store.
+func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, error) {
+	d, err := scanDelivery(s.db.QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM {p}deliveries WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, webhook.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get delivery: %w", err)
+	}
+	return d, nil
+}
+
+// List page sizes.
+const (
+	listLimitDefault = 50
+	listLimitMax     = 1000
+)
+
+// ListDeliveries implements webhook.Store. Pages are read by keyset on
+// (created_at, id), newest first; the cursor is opaque to callers.
+func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([]*webhook.Delivery, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = listLimitDefault
+	}
+	limit = min(limit, listLimitMax)
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, vals ...any) {
+		where = append(where, cond)
+		args = append(args, vals...)
+	}
+	if f.EndpointID != "" {
+		add("endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		add("event_id = ?", f.EventID)
+	}
+	if f.State != "" {
+		add("state = ?", string(f.State))
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("created_at < ?", f.Until.UnixNano())
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		add("(created_at < ? OR (created_at = ? AND id < ?))", at, at, id)
+	}
+	query := `SELECT ` + deliveryColumns + ` FROM {p}deliveries`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*webhook.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlstore: list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list deliveries: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(last.CreatedAt.UnixNano(), last.ID)
+	}
+	return out, next, nil
+}
+
+func encodeCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "/" + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	bad := &webhook.ValidationError{Field: "Cursor", Reason: "not a value ListDeliveries returned"}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", bad
+	}
+	at, id, ok := strings.Cut(string(raw), "/")
+	n, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, "", bad
+	}
+	return n, id, nil
+}
+
+// ListAttempts implements webhook.Store.
+func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook.Attempt, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, delivery_id, event_id, endpoint_id, number, started_at,
+		duration_ns, status_code, response_body, error, success FROM {p}attempts WHERE delivery_id = ? ORDER BY number, started_at`), deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*webhook.Attempt
+	for rows.Next() {
+		var (
+			a            webhook.Attempt
+			started, dur int64
+			success      int
+		)
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Number, &started, &dur, &a.StatusCode,
+			&a.ResponseBody, &a.Error, &success); err != nil {
+			return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
+		}
+		a.StartedAt = time.Unix(0, started).UTC()
+		a.Duration = time.Duration(dur)
+		a.Success = success != 0
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
+	}
+	if len(out) == 0 {
+		if _, err := s.GetDelivery(ctx, deliveryID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Requeue implements webhook.Store.
+func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, error) {
+	if (p.DeliveryID == "") == (p.EndpointID == "") {
+		return 0, &webhook.ValidationError{Field: "RequeueParams", Reason: "set exactly one of DeliveryID and EndpointID"}
+	}
+	now := p.Now.UnixNano()
+	since := int64(math.MinInt64)
+	if !p.Since.IsZero() {
+		since = p.Since.UnixNano()
+	}
+	n := 0
+	err := s.inTx(ctx, func(tx querier) error {
+		var (
+			res sql.Result
+			err error
+		)
+		if p.DeliveryID != "" {
+			var state string
+			var disabled int
+			err = tx.QueryRowContext(ctx, s.q(`SELECT d.state, COALESCE(e.disabled, 1) FROM {p}deliveries d
+				LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`), p.DeliveryID).Scan(&state, &disabled)
+			if errors.Is(err, sql.ErrNoRows) {
+				return webhook.ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if disabled != 0 || state == string(webhook.StatePending) {
+				return nil
+			}
+			res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
+				due_at = ?, lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND state <> 'pending'`),
+				now, now, now, p.DeliveryID)
+		} else {
+			disabled, err := s.isDisabled(ctx, tx, p.EndpointID, false)
+			if err != nil || disabled {
+				return err
+			}
+			res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
+				due_at = ?, lease_token = NULL, last_error = '', updated_at = ?
+				WHERE endpoint_id = ? AND state = 'failed' AND created_at >= ?`),
+				now, now, now, p.EndpointID, since)
+		}
+		if err != nil {
+			return err
+		}
+		affected, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n = int(affected)
+		if n > 0 {
+			return s.signal(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, webhook.ErrNotFound) {
+			return 0, err
+		}
+		return 0, fmt.Errorf("sqlstore: requeue: %w", err)
+	}
+	return n, nil
+}

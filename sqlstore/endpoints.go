@@ -1,0 +1,345 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	webhook "github.com/outhook/webhook"
+)
+
+const endpointColumns = `id, tenant_id, name, url, events, method, content_type, max_attempts, headers,
+	disabled, disabled_reason, disabled_at, consecutive_failures, last_success_at, last_failure_at,
+	last_failure_reason, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
+	var (
+		ep                                webhook.Endpoint
+		events, headers                   string
+		disabled                          int
+		disabledAt, lastSuccess, lastFail sql.NullInt64
+		createdAt, updatedAt              int64
+	)
+	err := r.Scan(&ep.ID, &ep.TenantID, &ep.Name, &ep.URL, &events, &ep.Method, &ep.ContentType, &ep.MaxAttempts, &headers,
+		&disabled, &ep.DisabledReason, &disabledAt, &ep.ConsecutiveFailures, &lastSuccess, &lastFail,
+		&ep.LastFailureReason, &createdAt, &updatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(events), &ep.Events); err != nil {
+		return nil, fmt.Errorf("sqlstore: endpoint %s: events: %w", ep.ID, err)
+	}
+	if len(ep.Events) == 0 {
+		ep.Events = nil
+	}
+	var h http.Header
+	if err := json.Unmarshal([]byte(headers), &h); err != nil {
+		return nil, fmt.Errorf("sqlstore: endpoint %s: headers: %w", ep.ID, err)
+	}
+	if len(h) > 0 {
+		ep.Headers = h
+	}
+	ep.Disabled = disabled != 0
+	ep.DisabledAt = fromNanos(disabledAt)
+	ep.LastSuccessAt = fromNanos(lastSuccess)
+	ep.LastFailureAt = fromNanos(lastFail)
+	ep.CreatedAt = time.Unix(0, createdAt).UTC()
+	ep.UpdatedAt = time.Unix(0, updatedAt).UTC()
+	return &ep, nil
+}
+
+func encodeConfig(ep *webhook.Endpoint) (events, headers string, err error) {
+	ev := ep.Events
+	if ev == nil {
+		ev = []string{}
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", "", err
+	}
+	h := ep.Headers
+	if h == nil {
+		h = http.Header{}
+	}
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return "", "", err
+	}
+	return string(b), string(hb), nil
+}
+
+// CreateEndpoint implements webhook.Store.
+func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret webhook.Secret, maxPerTenant int) error {
+	events, headers, err := encodeConfig(ep)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create endpoint: %w", err)
+	}
+	stored, keyID, err := s.keys.seal(ep.ID, secret.Value)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx querier) error {
+		if maxPerTenant > 0 {
+			if s.dialect == Postgres {
+				// Serialise creations per tenant so count and insert are one step.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+					"outhook/"+s.prefix+"/tenant/"+ep.TenantID); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM {p}endpoints WHERE tenant_id = ?`), ep.TenantID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxPerTenant {
+				return webhook.ErrTooManyEndpoints
+			}
+		}
+		seqCol, seqVal := "", ""
+		if s.dialect == SQLite {
+			seqCol, seqVal = "seq, ", "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}endpoints), "
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}endpoints (`+seqCol+endpointColumns+`)
+			VALUES (`+seqVal+placeholders(18)+`)`),
+			ep.ID, ep.TenantID, ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers,
+			boolInt(ep.Disabled), ep.DisabledReason, nanos(ep.DisabledAt), ep.ConsecutiveFailures,
+			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, ep.CreatedAt.UnixNano(), ep.UpdatedAt.UnixNano())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}secrets (endpoint_id, seq, key_id, value, created_at, expires_at)
+			VALUES (?, 1, ?, ?, ?, ?)`), ep.ID, keyID, stored, secret.CreatedAt.UnixNano(), nanos(secret.ExpiresAt))
+		return err
+	})
+	if err != nil && !errors.Is(err, webhook.ErrTooManyEndpoints) {
+		return fmt.Errorf("sqlstore: create endpoint: %w", err)
+	}
+	return err
+}
+
+// GetEndpoint implements webhook.Store.
+func (s *Store) GetEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error) {
+	return s.getEndpoint(ctx, s.db, id)
+}
+
+func (s *Store) getEndpoint(ctx context.Context, db querier, id string) (*webhook.Endpoint, error) {
+	ep, err := scanEndpoint(db.QueryRowContext(ctx, s.q(`SELECT `+endpointColumns+` FROM {p}endpoints WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, webhook.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// ListEndpoints implements webhook.Store.
+func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.Endpoint, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+endpointColumns+` FROM {p}endpoints
+		WHERE tenant_id = ? ORDER BY created_at, seq`), tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []*webhook.Endpoint
+	for rows.Next() {
+		ep, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list endpoints: %w", err)
+		}
+		out = append(out, ep)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list endpoints: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateEndpoint implements webhook.Store.
+func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
+	events, headers, err := encodeConfig(ep)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update endpoint: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET name = ?, url = ?, events = ?, method = ?,
+		content_type = ?, max_attempts = ?, headers = ?, updated_at = ? WHERE id = ?`),
+		ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, ep.UpdatedAt.UnixNano(), ep.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update endpoint: %w", err)
+	}
+	return mustAffect(res, "update endpoint")
+}
+
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if n == 0 {
+		return webhook.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteEndpoint implements webhook.Store.
+func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx querier) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM {p}endpoints WHERE id = ?`), id)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, "delete endpoint"); err != nil {
+			return err
+		}
+		for _, stmt := range []string{
+			`DELETE FROM {p}attempts WHERE delivery_id IN (SELECT id FROM {p}deliveries WHERE endpoint_id = ?)`,
+			`DELETE FROM {p}deliveries WHERE endpoint_id = ?`,
+			`DELETE FROM {p}secrets WHERE endpoint_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, s.q(stmt), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
+		return fmt.Errorf("sqlstore: delete endpoint: %w", err)
+	}
+	return err
+}
+
+// DisableEndpoint implements webhook.Store.
+func (s *Store) DisableEndpoint(ctx context.Context, id, reason string, now time.Time) error {
+	err := s.inTx(ctx, func(tx querier) error {
+		disabled, err := s.isDisabled(ctx, tx, id, true)
+		if err != nil || disabled {
+			return err
+		}
+		return s.disable(ctx, tx, id, reason, now)
+	})
+	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
+		return fmt.Errorf("sqlstore: disable endpoint: %w", err)
+	}
+	return err
+}
+
+// disable marks an enabled endpoint (locked by the caller's transaction)
+// disabled and ends its pending deliveries.
+func (s *Store) disable(ctx context.Context, tx querier, id, reason string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET disabled = 1, disabled_reason = ?, disabled_at = ?
+		WHERE id = ? AND disabled = 0`), reason, now.UnixNano(), id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL, updated_at = ?
+		WHERE endpoint_id = ? AND state = 'pending'`), webhook.ReasonEndpointDisabled, now.UnixNano(), id)
+	return err
+}
+
+// isDisabled reports whether the endpoint is disabled, locking its row
+// when lock is set; ErrNotFound if it does not exist.
+func (s *Store) isDisabled(ctx context.Context, db querier, id string, lock bool) (bool, error) {
+	query := `SELECT disabled FROM {p}endpoints WHERE id = ?`
+	if lock {
+		query += s.forUpdate()
+	}
+	var disabled int
+	err := db.QueryRowContext(ctx, s.q(query), id).Scan(&disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, webhook.ErrNotFound
+	}
+	return disabled != 0, err
+}
+
+// forUpdate is the row-lock clause of the dialect: SQLite's BEGIN
+// IMMEDIATE already excludes other writers.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// EnableEndpoint implements webhook.Store.
+func (s *Store) EnableEndpoint(ctx context.Context, id string, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET disabled = 0, disabled_reason = '', disabled_at = NULL,
+		consecutive_failures = 0, updated_at = ? WHERE id = ?`), now.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: enable endpoint: %w", err)
+	}
+	return mustAffect(res, "enable endpoint")
+}
+
+// RotateSecret implements webhook.Store.
+func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret, oldExpiresAt time.Time) error {
+	stored, keyID, err := s.keys.seal(id, next.Value)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx querier) error {
+		if _, err := s.isDisabled(ctx, tx, id, true); err != nil {
+			return err
+		}
+		old := oldExpiresAt.UnixNano()
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}secrets SET expires_at = ?
+			WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?)`), old, id, old); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}secrets (endpoint_id, seq, key_id, value, created_at, expires_at)
+			VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}secrets WHERE endpoint_id = ?), ?, ?, ?, ?)`),
+			id, id, keyID, stored, next.CreatedAt.UnixNano(), nanos(next.ExpiresAt))
+		return err
+	})
+	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
+		return fmt.Errorf("sqlstore: rotate secret: %w", err)
+	}
+	return err
+}
+
+// activeSecrets returns the endpoint's secrets that sign at now, newest
+// first, decrypted.
+func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string, now time.Time) ([]webhook.Secret, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT key_id, value, created_at, expires_at FROM {p}secrets
+		WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq DESC`), endpointID, now.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []webhook.Secret
+	for rows.Next() {
+		var (
+			keyID, value string
+			created      int64
+			expires      sql.NullInt64
+		)
+		if err := rows.Scan(&keyID, &value, &created, &expires); err != nil {
+			return nil, err
+		}
+		plain, err := s.keys.open(endpointID, value, keyID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, webhook.Secret{Value: plain, CreatedAt: time.Unix(0, created).UTC(), ExpiresAt: fromNanos(expires)})
+	}
+	return out, rows.Err()
+}
+
+// EndpointSecrets implements webhook.Store.
+func (s *Store) EndpointSecrets(ctx context.Context, id string, now time.Time) ([]webhook.Secret, error) {
+	if _, err := s.isDisabled(ctx, s.db, id, false); err != nil {
+		if errors.Is(err, webhook.ErrNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlstore: endpoint secrets: %w", err)
+	}
+	sec, err := s.activeSecrets(ctx, s.db, id, now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: endpoint secrets: %w", err)
+	}
+	return sec, nil
+}
