@@ -1,0 +1,51 @@
+package integration
+
+import (
+	"testing"
+
+	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/sqlstore"
+	"github.com/outhook/webhook/storetest"
+)
+
+var (
+	_ webhook.Store      = (*sqlstore.Store)(nil)
+	_ webhook.TxEnqueuer = (*sqlstore.Store)(nil)
+	_ webhook.Notifier   = (*sqlstore.Store)(nil)
+	_ webhook.Maintainer = (*sqlstore.Store)(nil)
+)
+
+// key is a fixed AES-256 key for tests: the conformance suite runs with
+// secrets encrypted at rest, the path a careful deployment takes.
+var key = sqlstore.EncryptionKey{ID: "k1", Key: []byte("0123456789abcdef0123456789abcdef")}
+
+func TestConformancePostgres(t *testing.T) {
+	pgURL(t)
+	storetest.Run(t, func(t *testing.T) webhook.Store {
+		db, _ := openPG(t)
+		return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{EncryptionKeys: []sqlstore.EncryptionKey{key}})
+	})
+}
+
+// TestConformancePostgresPrefix runs the suite on tables with another
+// prefix in the default schema, with secrets in the clear.
+func TestConformancePostgresPrefix(t *testing.T) {
+	u := pgURL(t)
+	storetest.Run(t, func(t *testing.T) webhook.Store {
+		db := openPGURL(t, u)
+		prefix := randomName("p") + "_"
+		t.Cleanup(func() { dropPrefix(t, db, prefix) })
+		return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{TablePrefix: prefix})
+	})
+}
+
+func TestConformanceSQLite(t *testing.T) {
+	for _, drv := range []string{"sqlite", "sqlite3"} {
+		t.Run(drv, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) webhook.Store {
+				db, _ := openSQLite(t, drv)
+				return newStore(t, db, sqlstore.SQLite, &sqlstore.Options{EncryptionKeys: []sqlstore.EncryptionKey{key}})
+			})
+		})
+	}
+}
