@@ -293,7 +293,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 	}
 	defer s.mu.Unlock()
 
-	var matched []*webhook.Delivery
+	var matched []*deliveryRec
 	keep := func(dr *deliveryRec) {
 		d := &dr.d
 		if (f.EndpointID != "" && d.EndpointID != f.EndpointID) ||
@@ -304,8 +304,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 			(after != nil && !after.before(d)) {
 			return
 		}
-		c := *d
-		matched = append(matched, &c)
+		matched = append(matched, dr)
 	}
 	switch {
 	case f.EventID != "":
@@ -323,18 +322,24 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 			keep(dr)
 		}
 	}
-	slices.SortFunc(matched, func(a, b *webhook.Delivery) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+	slices.SortFunc(matched, func(a, b *deliveryRec) int {
+		if c := b.d.CreatedAt.Compare(a.d.CreatedAt); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.ID, a.ID)
+		return cmp.Compare(b.d.ID, a.d.ID)
 	})
-	if len(matched) <= limit {
-		return matched, "", nil
+	next := ""
+	if len(matched) > limit {
+		matched = matched[:limit]
+		last := &matched[limit-1].d
+		next = cursor{at: last.CreatedAt, id: last.ID}.encode()
 	}
-	page := matched[:limit:limit]
-	last := page[limit-1]
-	return page, cursor{at: last.CreatedAt, id: last.ID}.encode(), nil
+	page := make([]*webhook.Delivery, len(matched))
+	for i, dr := range matched {
+		d := dr.d
+		page[i] = &d
+	}
+	return page, next, nil
 }
 
 // cursor is the position after which the next page of ListDeliveries
