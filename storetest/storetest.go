@@ -5,10 +5,34 @@
 //		storetest.Run(t, func(t *testing.T) webhook.Store { return mystore.New(t) })
 //	}
 //
-// It tests the contract documented on webhook.Store and nothing else. It
-// never reads the wall clock: every time it passes is derived from a fixed
-// base time, at whole milliseconds or coarser, so stores that keep
-// microseconds (PostgreSQL) pass too. Every ID it makes is a UUID string.
+// It tests the contract documented on webhook.Store, never an
+// implementation's internals. It never reads the wall clock: every time it
+// passes is derived from a fixed base time, at whole milliseconds or
+// coarser, so stores that keep microseconds (PostgreSQL) pass too. Every ID
+// it makes is a UUID string. Its concurrency tests run 16 goroutines on one
+// store.
+//
+// Where the contract is silent, the suite takes these readings:
+//
+//   - A method given the ID of an endpoint or delivery that does not exist
+//     returns ErrNotFound: also ListAttempts, EndpointSecrets, Enable-,
+//     DisableEndpoint, RotateSecret and both forms of Requeue. A delivery
+//     that exists but has no attempts yet lists none, without error.
+//   - Complete loses its lease (ErrLeaseLost) only when the delivery was
+//     claimed again, ended or deleted since: a worker slower than its
+//     lease still records its attempt if nobody else took the delivery.
+//     Completing a delivery deleted with its endpoint is ErrLeaseLost.
+//   - A delivery enqueued for an endpoint that is already disabled is
+//     never claimed and is failed with ReasonEndpointDisabled by the time
+//     Claim has run (it may be stored failed right away).
+//   - ListDeliveries returns no cursor when the page holds the last
+//     matching delivery, and rejects a cursor it did not issue with
+//     ErrInvalid. Deliveries with equal CreatedAt may come in any order,
+//     but pagination must still visit each exactly once.
+//   - Requeue with both or neither of DeliveryID and EndpointID is
+//     ErrInvalid; Requeue of a pending delivery queues nothing (0, nil).
+//   - UpdateEndpoint keeps TenantID and CreatedAt as stored.
+//   - A disabled endpoint counts toward the per-tenant limit.
 package storetest
 
 import (
