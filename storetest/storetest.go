@@ -31,6 +31,10 @@
 //     but pagination must still visit each exactly once.
 //   - Requeue with both or neither of DeliveryID and EndpointID is
 //     ErrInvalid; Requeue of a pending delivery queues nothing (0, nil).
+//   - Complete sets the endpoint's LastSuccessAt, LastFailureAt and
+//     DisabledAt to c.Now, its LastFailureReason and the delivery's
+//     LastError to c.Attempt.Error; a reason for disabling by count names
+//     the count and the last error.
 //   - UpdateEndpoint keeps TenantID and CreatedAt as stored.
 //   - A disabled endpoint counts toward the per-tenant limit.
 package storetest
