@@ -70,8 +70,9 @@ type Store interface {
 	// EnableEndpoint clears the disabled state and reason and resets
 	// ConsecutiveFailures to zero.
 	EnableEndpoint(ctx context.Context, id string, now time.Time) error
-	// RotateSecret adds next as the current secret; every secret that was
-	// active gets ExpiresAt = min(its own, oldExpiresAt).
+	// RotateSecret adds next as the current secret; every other secret
+	// gets ExpiresAt = min(its own, oldExpiresAt), and secrets already
+	// expired at next.CreatedAt may be dropped.
 	RotateSecret(ctx context.Context, id string, next Secret, oldExpiresAt time.Time) error
 	// EndpointSecrets returns the endpoint's secrets active at now, newest
 	// first (the same list Claim returns). ErrNotFound if the endpoint does
@@ -82,7 +83,9 @@ type Store interface {
 	// Enqueue stores the event and its deliveries (zero or more) in one
 	// atomic step. If an event with the same ID exists it writes nothing and
 	// returns ErrDuplicateEvent. Deliveries arrive pending, with their ID,
-	// NextAttemptAt and timestamps set.
+	// NextAttemptAt and timestamps set. A delivery whose endpoint was
+	// disabled or deleted meanwhile may be stored already failed with
+	// ReasonEndpointDisabled, or left for Claim to end.
 	Enqueue(ctx context.Context, ev *StoredEvent, deliveries []*Delivery) error
 	// Claim leases up to p.Limit pending deliveries that are due at p.Now
 	// and not leased (or whose lease expired), oldest due first, so that no
@@ -104,8 +107,10 @@ type Store interface {
 	//     count) unless it is already disabled.
 	//
 	// It returns the endpoint as it is afterwards and whether this call
-	// disabled it. If the lease of c.Token no longer holds, it records
-	// nothing and returns ErrLeaseLost.
+	// disabled it. If the delivery was claimed again under another token,
+	// ended, or deleted since c.Token's claim, it records nothing and
+	// returns ErrLeaseLost. A completion that arrives after its lease
+	// expired but before anyone else claimed the delivery still counts.
 	Complete(ctx context.Context, c Completion) (ep *Endpoint, disabled bool, err error)
 
 	// GetEvent returns a stored event, or ErrNotFound.
