@@ -1,10 +1,7 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -13,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outhook/webhook/internal/sig"
+	"github.com/outhook/webhook/verify"
 )
 
 // Message is what a Signer signs: one attempt of one delivery.
@@ -61,11 +61,23 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
+// HeaderLister is an optional Signer ability, found by type assertion: it
+// names the headers Sign sets besides webhook-id, so an endpoint's extra
+// Headers cannot override them.
+type HeaderLister interface {
+	SignatureHeaders() []string
+}
+
 // StandardSigner signs the Standard Webhooks way (v1): webhook-id,
 // webhook-timestamp (unix seconds) and webhook-signature, a space-separated
 // list of "v1," + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), one
-// per active secret. The key is the base64-decoded part of a "whsec_"
-// secret.
+// per active secret, newest first. The key is the base64-decoded part of a
+// "whsec_" secret.
+//
+// During a rotation's grace period every active secret signs, so a
+// receiver holding either the old or the new secret accepts the delivery;
+// receivers verify with package verify's Standard, or any Standard Webhooks
+// library (Svix's included).
 type StandardSigner struct{}
 
 // ValidateSecret accepts "whsec_" followed by standard base64 of 24 to 64
@@ -75,123 +87,151 @@ func (StandardSigner) ValidateSecret(secret string) error {
 	return err
 }
 
+// SignatureHeaders implements HeaderLister.
+func (StandardSigner) SignatureHeaders() []string {
+	return []string{HeaderWebhookTimestamp, HeaderWebhookSignature}
+}
+
 // Sign sets the three Standard Webhooks headers.
 func (StandardSigner) Sign(h http.Header, m Message) error {
 	if len(m.Secrets) == 0 {
 		return errors.New("webhook: StandardSigner: no secret")
 	}
-	ts := strconv.FormatInt(m.Timestamp.Unix(), 10)
+	ts := m.Timestamp.Unix()
 	sigs := make([]string, 0, len(m.Secrets))
 	for _, s := range m.Secrets {
 		key, err := standardKey(s)
 		if err != nil {
 			return err
 		}
-		sigs = append(sigs, "v1,"+standardSignature(key, m.ID, ts, m.Body))
+		sigs = append(sigs, "v1,"+sig.Standard(key, m.ID, ts, m.Body))
 	}
 	h.Set(HeaderWebhookID, m.ID)
-	h.Set(HeaderWebhookTimestamp, ts)
+	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
 	h.Set(HeaderWebhookSignature, strings.Join(sigs, " "))
 	return nil
 }
 
 func standardKey(secret string) ([]byte, error) {
-	enc, ok := strings.CutPrefix(secret, SecretPrefix)
-	if !ok {
+	if !strings.HasPrefix(secret, SecretPrefix) {
 		return nil, &ValidationError{Field: "Secret", Reason: "must start with \"whsec_\" for Standard Webhooks signing; leave it empty to generate one"}
 	}
-	key, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(key) < 24 || len(key) > 64 {
+	key, err := sig.StandardKey(secret, true)
+	if err != nil {
 		return nil, &ValidationError{Field: "Secret", Reason: "after \"whsec_\" must come standard base64 of 24 to 64 random bytes"}
 	}
 	return key, nil
 }
 
-func standardSignature(key []byte, id, ts string, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(ts))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // HMACSigner puts the hex HMAC-SHA256 of the raw body, keyed with the
 // secret string's own bytes, in Header after Prefix: Header "Signature"
-// gives ProductLift's form, "X-Hub-Signature-256" with Prefix "sha256="
-// GitHub's. It also sets webhook-id so receivers can de-duplicate.
+// gives ProductLift's form, "X-ProductBridge-Signature" ProductBridge's,
+// "X-Hub-Signature-256" with Prefix "sha256=" GitHub's. It also sets
+// webhook-id so receivers can de-duplicate.
 //
-// During a rotation's grace period it signs with the newest secret only: a
-// receiver that rotates accepts either secret until the grace period ends.
+// # Rotation
+//
+// The header carries one signature, so only one secret can sign. During a
+// rotation's grace period HMACSigner signs with the oldest secret still
+// active (the one receivers already hold) and switches to the newest when
+// the grace period ends and the old secret expires. A receiver therefore
+// never sees a signature it cannot check yet: on rotation it adds the new
+// secret to its candidates (verify.HMAC{Secrets: []string{newSecret,
+// oldSecret}}) at any time within the grace period, and drops the old one
+// after it. To cut off a leaked secret at once, rotate with no grace
+// period: the old secret expires immediately and the new one signs.
 type HMACSigner struct {
 	// Header is the header name. Defaults to "X-Signature".
 	Header string
+	// Prefix comes before the hex digits, e.g. "sha256=". Defaults to none.
 	Prefix string
 }
+
+func (s HMACSigner) header() string {
+	if s.Header == "" {
+		return verify.DefaultHMACHeader
+	}
+	return s.Header
+}
+
+// SignatureHeaders implements HeaderLister.
+func (s HMACSigner) SignatureHeaders() []string { return []string{s.header()} }
 
 // Sign sets Header and webhook-id.
 func (s HMACSigner) Sign(h http.Header, m Message) error {
 	if len(m.Secrets) == 0 {
 		return errors.New("webhook: HMACSigner: no secret")
 	}
-	name := s.Header
-	if name == "" {
-		name = "X-Signature"
-	}
+	secret := m.Secrets[len(m.Secrets)-1] // oldest active: see Rotation
 	h.Set(HeaderWebhookID, m.ID)
-	h.Set(name, s.Prefix+hexHMAC([]byte(m.Secrets[0]), m.Body))
+	h.Set(s.header(), s.Prefix+hex.EncodeToString(sig.Body([]byte(secret), m.Body)))
 	return nil
 }
 
-func hexHMAC(key, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
+// StripeSigner signs in Stripe's form, for senders who want replay
+// protection without Standard Webhooks' three headers: Header carries
+// "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", keyed
+// with the secret string's own bytes. Receivers check it with
+// verify.Stripe or with Stripe's own libraries' signature check (given
+// Header's value). It also sets webhook-id so receivers can de-duplicate.
+//
+// During a rotation's grace period every active secret signs, newest
+// first, as one v1 entry each ("t=…,v1=new,v1=old"), the way Stripe rolls
+// its own endpoint secrets: a receiver holding either secret accepts.
+type StripeSigner struct {
+	// Header is the header name. Defaults to "X-Webhook-Signature".
+	Header string
 }
 
-// Verification errors returned by Verify.
+func (s StripeSigner) header() string {
+	if s.Header == "" {
+		return verify.DefaultStripeHeader
+	}
+	return s.Header
+}
+
+// SignatureHeaders implements HeaderLister.
+func (s StripeSigner) SignatureHeaders() []string { return []string{s.header()} }
+
+// Sign sets Header and webhook-id.
+func (s StripeSigner) Sign(h http.Header, m Message) error {
+	if len(m.Secrets) == 0 {
+		return errors.New("webhook: StripeSigner: no secret")
+	}
+	ts := m.Timestamp.Unix()
+	var b strings.Builder
+	b.WriteString("t=")
+	b.WriteString(strconv.FormatInt(ts, 10))
+	for _, secret := range m.Secrets {
+		b.WriteString(",v1=")
+		b.WriteString(hex.EncodeToString(sig.Stripe([]byte(secret), ts, m.Body)))
+	}
+	h.Set(HeaderWebhookID, m.ID)
+	h.Set(s.header(), b.String())
+	return nil
+}
+
+// Verification errors returned by Verify: the same values as package
+// verify's, so errors.Is works with either name.
 var (
-	ErrMissingSignature = errors.New("webhook: missing signature headers")
-	ErrBadSignature     = errors.New("webhook: no matching signature")
-	ErrTimestampTooOld  = errors.New("webhook: timestamp too old")
-	ErrTimestampTooNew  = errors.New("webhook: timestamp too far in the future")
-	ErrMalformedHeader  = errors.New("webhook: malformed signature header")
+	ErrMissingSignature = verify.ErrMissingHeader
+	ErrBadSignature     = verify.ErrNoMatch
+	ErrTimestampTooOld  = verify.ErrTooOld
+	ErrTimestampTooNew  = verify.ErrTooNew
+	ErrMalformedHeader  = verify.ErrBadFormat
 )
 
 // DefaultTolerance is how far a receiver lets webhook-timestamp stray from
 // its own clock, either way, before it rejects the delivery as a replay.
-const DefaultTolerance = 5 * time.Minute
+const DefaultTolerance = verify.DefaultTolerance
 
 // Verify checks a Standard Webhooks delivery as a receiver would: the
 // timestamp within DefaultTolerance of now, and at least one "v1,"
 // signature in the header matching secret (compared in constant time).
+//
+// It is a shortcut for verify.Standard with one secret and a fixed clock.
+// Receivers should use package verify, which also takes several secrets
+// (rotation), a tolerance, the other schemes, and an http.Handler.
 func Verify(secret string, h http.Header, body []byte, now time.Time) error {
-	key, err := standardKey(secret)
-	if err != nil {
-		return err
-	}
-	id, ts, sigHeader := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp), h.Get(HeaderWebhookSignature)
-	if id == "" || ts == "" || sigHeader == "" {
-		return ErrMissingSignature
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%w: webhook-timestamp is not unix seconds", ErrMalformedHeader)
-	}
-	sent := time.Unix(sec, 0)
-	if now.Sub(sent) > DefaultTolerance {
-		return ErrTimestampTooOld
-	}
-	if sent.Sub(now) > DefaultTolerance {
-		return ErrTimestampTooNew
-	}
-	want := []byte(standardSignature(key, id, ts, body))
-	for _, sig := range strings.Fields(sigHeader) {
-		v, ok := strings.CutPrefix(sig, "v1,")
-		if ok && subtle.ConstantTimeCompare([]byte(v), want) == 1 {
-			return nil
-		}
-	}
-	return ErrBadSignature
+	return verify.Standard{Secrets: []string{secret}, Now: func() time.Time { return now }}.Verify(h, body)
 }
