@@ -39,8 +39,8 @@ type AttemptResult struct {
 // default; a nil *Config means all defaults.
 type Config struct {
 	// Client sends the requests. Defaults to NewClient(AllowPrivateNetworks,
-	// MaxInFlightPerEndpoint): 10 s connect, 30 s total, no redirects, and
-	// the guard against non-public addresses.
+	// Workers): 10 s connect, 30 s total, no redirects, a keep-alive pool
+	// for Workers connections, and the guard against non-public addresses.
 	Client Doer
 	// Signer signs every delivery. Defaults to StandardSigner{}.
 	Signer Signer
@@ -149,7 +149,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Client == nil {
-		cfg.Client = NewClient(cfg.AllowPrivateNetworks, cfg.MaxInFlightPerEndpoint)
+		cfg.Client = NewClient(cfg.AllowPrivateNetworks, cfg.Workers)
 	}
 	return cfg, cfg.validate()
 }

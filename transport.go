@@ -29,25 +29,23 @@ var ErrForbiddenAddress = errors.New("webhook: destination address is not public
 // NewClient returns the client a Dispatcher uses when Config.Client is nil:
 // a 10 s connect timeout, 30 s for the whole request, no redirects followed
 // (the 3xx response is returned and counts as a failure), no proxy from the
-// environment, a keep-alive pool of maxConnsPerHost idle connections per
-// host, and, unless allowPrivate, a guard that refuses at dial time, after
+// environment, a keep-alive pool sized for workers concurrent requests
+// (all of them may go to one host), and, unless allowPrivate, a guard that refuses at dial time, after
 // DNS resolution, any address that is not public (loopback, private,
 // link-local, multicast, unspecified, carrier-grade NAT, documentation and
 // other reserved ranges), so DNS rebinding cannot slip past it.
-func NewClient(allowPrivate bool, maxConnsPerHost int) *http.Client {
+func NewClient(allowPrivate bool, workers int) *http.Client {
 	dialer := &net.Dialer{Timeout: ConnectTimeoutDefault, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		dialer.Control = guardDial
 	}
-	if maxConnsPerHost < 2 {
-		maxConnsPerHost = 2
-	}
+	workers = max(workers, 2)
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us and bypass the guard
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          maxConnsPerHost * 16,
-		MaxIdleConnsPerHost:   maxConnsPerHost,
+		MaxIdleConns:          workers * 4,
+		MaxIdleConnsPerHost:   workers,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   ConnectTimeoutDefault,
 		ResponseHeaderTimeout: RequestTimeoutDefault,
