@@ -567,22 +567,31 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	assert.LessOrEqual(t, peak.Load(), int32(2), "per-endpoint in-flight cap")
 }
 
-func TestShutdownDrainsInFlightAttempts(t *testing.T) {
+// unstarted returns a dispatcher that is not started yet, on a fresh
+// memstore, with one endpoint pointing at a receiver answering with respond
+// and one event published to it.
+func unstarted(t *testing.T, cfg webhook.Config, respond func(http.ResponseWriter, int)) (*webhook.Dispatcher, *memstore.Store, *receiver) {
+	t.Helper()
+	cfg.AllowPrivateNetworks = true
+	cfg.PollInterval = 5 * time.Millisecond
 	store := memstore.New()
-	var recorded atomic.Int32
-	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		AllowPrivateNetworks: true,
-		PollInterval:         5 * time.Millisecond,
-		OnAttempt:            func(webhook.AttemptResult) { recorded.Add(1) },
-	})
+	d, err := webhook.NewDispatcher(store, &cfg)
 	require.NoError(t, err)
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) { time.Sleep(200 * time.Millisecond) })
+	rc := newReceiver(t, respond)
 	ctx := context.Background()
 	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
 	require.NoError(t, err)
-	require.NoError(t, d.Start(ctx))
 	_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
 	require.NoError(t, err)
+	return d, store, rc
+}
+
+func TestShutdownDrainsInFlightAttempts(t *testing.T) {
+	var recorded atomic.Int32
+	d, _, rc := unstarted(t, webhook.Config{OnAttempt: func(webhook.AttemptResult) { recorded.Add(1) }},
+		func(w http.ResponseWriter, _ int) { time.Sleep(200 * time.Millisecond) })
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx))
 	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
 
 	before := runtime.NumGoroutine()
@@ -597,18 +606,11 @@ func TestShutdownDrainsInFlightAttempts(t *testing.T) {
 
 func TestShutdownTimeoutAbortsAndLeavesNoGoroutines(t *testing.T) {
 	base := runtime.NumGoroutine()
-	store := memstore.New()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{AllowPrivateNetworks: true, PollInterval: 5 * time.Millisecond, Workers: 3})
-	require.NoError(t, err)
 	release := make(chan struct{})
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) { <-release })
 	defer close(release)
+	d, _, rc := unstarted(t, webhook.Config{Workers: 3}, func(w http.ResponseWriter, _ int) { <-release })
 	ctx := context.Background()
-	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
-	require.NoError(t, err)
 	require.NoError(t, d.Start(ctx))
-	_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
-	require.NoError(t, err)
 	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
 
 	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -624,19 +626,11 @@ func TestShutdownTimeoutAbortsAndLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestLeaseExpiryRedeliversAfterCrash(t *testing.T) {
-	store := memstore.New()
-	rc := newReceiver(t, nil)
 	ctx := context.Background()
 	clock := time.Now()
 	var offset atomic.Int64
 	now := func() time.Time { return clock.Add(time.Duration(offset.Load())) }
-	cfg := &webhook.Config{AllowPrivateNetworks: true, PollInterval: 5 * time.Millisecond, Clock: now}
-	d, err := webhook.NewDispatcher(store, cfg)
-	require.NoError(t, err)
-	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
-	require.NoError(t, err)
-	_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
-	require.NoError(t, err)
+	d, store, rc := unstarted(t, webhook.Config{Clock: now}, nil)
 
 	// A worker of a process that then dies claims the delivery.
 	claims, err := store.Claim(ctx, webhook.ClaimParams{Now: now(), Lease: webhook.LeaseDefault, Limit: 10})
@@ -722,15 +716,8 @@ func TestLogsNeverShowSecretsOrQueryValues(t *testing.T) {
 }
 
 func TestPublishBeforeStartIsDeliveredAfterStart(t *testing.T) {
-	store := memstore.New()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{AllowPrivateNetworks: true, PollInterval: 5 * time.Millisecond})
-	require.NoError(t, err)
-	rc := newReceiver(t, nil)
+	d, _, rc := unstarted(t, webhook.Config{}, nil)
 	ctx := context.Background()
-	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
-	require.NoError(t, err)
-	_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
-	require.NoError(t, err)
 	time.Sleep(20 * time.Millisecond)
 	assert.Equal(t, 0, rc.count())
 	require.NoError(t, d.Start(ctx))
