@@ -97,7 +97,11 @@ func openPGURL(t testing.TB, u string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// database/sql keeps only 2 idle connections by default: with more
+	// workers than that, every release would close a connection and the
+	// next query open one (a fork on the server).
 	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
@@ -123,6 +127,7 @@ func openSQLitePath(t testing.TB, driverName, path string) *sql.DB {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
