@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -53,10 +54,17 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	rules := endpointRules{catalogue: cat, allowPrivate: c.AllowPrivateNetworks}
+	if hl, ok := c.Signer.(HeaderLister); ok {
+		rules.signerHeads = make(map[string]bool)
+		for _, h := range hl.SignatureHeaders() {
+			rules.signerHeads[http.CanonicalHeaderKey(h)] = true
+		}
+	}
 	return &Dispatcher{
 		store:    store,
 		cfg:      c,
-		rules:    endpointRules{catalogue: cat, allowPrivate: c.AllowPrivateNetworks},
+		rules:    rules,
 		log:      c.Logger,
 		wakeCh:   make(chan struct{}, 1),
 		inFlight: make(map[string]int),

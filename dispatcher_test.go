@@ -492,6 +492,12 @@ func TestCreateEndpointRejectsAndStoresNothing(t *testing.T) {
 		eps, _ := f.d.ListEndpoints(ctx, "full")
 		assert.Len(t, eps, 2)
 	})
+	t.Run("signer header", func(t *testing.T) {
+		hd, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{Signer: webhook.HMACSigner{Header: "X-Hub-Signature-256"}})
+		require.NoError(t, err)
+		_, _, err = hd.CreateEndpoint(ctx, webhook.EndpointParams{URL: "https://example.com", Headers: http.Header{"X-Hub-Signature-256": {"forged"}}})
+		assert.ErrorIs(t, err, webhook.ErrInvalid, "an endpoint cannot override the signature header")
+	})
 	t.Run("custom whsec secret", func(t *testing.T) {
 		custom := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 		_, secret, err := f.d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "custom", URL: "https://example.com", Secret: custom})

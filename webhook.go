@@ -62,8 +62,8 @@ type EndpointParams struct {
 	// decides.
 	MaxAttempts int
 	// Headers are sent with every delivery. Names the library sets itself
-	// (Content-Type, User-Agent, webhook-*) are rejected; the signer's own
-	// headers are set last and win.
+	// (Content-Type, User-Agent, webhook-*, and the signature headers of
+	// a Signer that lists them with HeaderLister) are rejected.
 	Headers http.Header
 }
 
@@ -239,6 +239,7 @@ var reservedHeaders = map[string]bool{
 type endpointRules struct {
 	catalogue    catalogue
 	allowPrivate bool
+	signerHeads  map[string]bool // canonical names the Signer sets (HeaderLister)
 }
 
 // normalize validates p and returns the endpoint configuration it
@@ -353,7 +354,7 @@ func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
 			return nil, invalid("Headers", "%q is not a valid header name", name)
 		}
 		key := http.CanonicalHeaderKey(name)
-		if reservedHeaders[key] {
+		if reservedHeaders[key] || r.signerHeads[key] {
 			return nil, invalid("Headers", "%s is set by the library and cannot be overridden", key)
 		}
 		for _, v := range values {
