@@ -185,24 +185,19 @@ func excerpt(b []byte, n int) string {
 	return strings.ToValidUTF8(string(b), "")
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
-// unparseable.
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent,
+// unparseable or in the past, and never more than a year.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	const limit = 365 * 24 * time.Hour
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs <= 0 {
 			return 0
 		}
-		if secs > int64(365*24*time.Hour/time.Second) {
-			secs = int64(365 * 24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second
+		return min(time.Duration(min(secs, int64(limit/time.Second)))*time.Second, limit)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), limit)
 	}
 	return 0
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,4 +93,20 @@ func TestParseRetryAfter(t *testing.T) {
 			assert.Equal(t, tt.want, parseRetryAfter(tt.in, now).String())
 		})
 	}
+}
+
+// Retry-After comes from the customer's server: whatever it says, the
+// delay is never negative and never beyond a year.
+func FuzzParseRetryAfter(f *testing.F) {
+	f.Add("120")
+	f.Add("Sun, 22 Nov 2026 12:01:30 GMT")
+	f.Add("99999999999999999999")
+	f.Add("-1")
+	now := mustTime("2026-11-22T12:00:00Z")
+	f.Fuzz(func(t *testing.T, v string) {
+		d := parseRetryAfter(v, now)
+		if d < 0 || d > 366*24*time.Hour {
+			t.Fatalf("parseRetryAfter(%q) = %s", v, d)
+		}
+	})
 }
