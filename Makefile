@@ -1,8 +1,11 @@
 # The modules of this repository: the library, its examples, and the tests
 # that need third-party code (database drivers, other vendors' verifiers).
-MODULES := . ./examples ./integration
+MODULES := . ./examples ./integration ./interop
 
-.PHONY: test vet unit unit-run quickstart fuzz
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
+
+.PHONY: test vet unit unit-run quickstart fuzz interpreters
 
 ## test: go vet and go test -race in every module (what .ci/run runs)
 test: vet unit
@@ -12,7 +15,7 @@ vet:
 
 # unit runs under a throwaway PostgreSQL server (scripts/with-postgres.sh;
 # set OUTHOOK_TEST_POSTGRES_URL to use your own server instead).
-unit:
+unit: interpreters
 	@./scripts/with-postgres.sh $(MAKE) --no-print-directory unit-run
 
 unit-run:
@@ -21,3 +24,12 @@ unit-run:
 ## quickstart: the main job
 quickstart:
 	go run ./examples/quickstart
+
+## fuzz: run every fuzz target of every module, each for FUZZTIME (make fuzz FUZZTIME=2m)
+fuzz:
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh $(MODULES)
+
+# interpreters: node, python3 and php for the receiver-snippet tests
+# (installed when missing).
+interpreters:
+	@./scripts/ensure-interpreters.sh

@@ -9,21 +9,12 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/vector"
 	"github.com/outhook/webhook/verify"
 )
 
-// Standard Webhooks' published test vector (the specification's reference
-// libraries test against it).
-const (
-	vectorSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	vectorID        = "msg_p5jXN8AQM9LWM0D4loKWxJek"
-	vectorTimestamp = 1614265330
-	vectorBody      = `{"test": 2432232314}`
-	vectorSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-)
-
 var (
-	t0      = time.Unix(vectorTimestamp, 0)
+	t0      = time.Unix(vector.Timestamp, 0)
 	secretA = "whsec_" + strings.Repeat("QUFB", 8) // 24 bytes of 'A'
 	secretB = "whsec_" + strings.Repeat("QkJC", 8) // 24 bytes of 'B'
 )
@@ -43,26 +34,26 @@ func sign(t *testing.T, s webhook.Signer, body string, secrets ...string) http.H
 
 func TestStandardVector(t *testing.T) {
 	h := http.Header{}
-	h.Set("webhook-id", vectorID)
-	h.Set("webhook-timestamp", strconv.Itoa(vectorTimestamp))
-	h.Set("webhook-signature", vectorSignature)
-	v := verify.Standard{Secrets: []string{vectorSecret}, Now: clock(t0)}
-	if err := v.Verify(h, []byte(vectorBody)); err != nil {
+	h.Set("webhook-id", vector.ID)
+	h.Set("webhook-timestamp", strconv.Itoa(vector.Timestamp))
+	h.Set("webhook-signature", vector.Signature)
+	v := verify.Standard{Secrets: []string{vector.Secret}, Now: clock(t0)}
+	if err := v.Verify(h, []byte(vector.Body)); err != nil {
 		t.Fatalf("published vector rejected: %v", err)
 	}
 	// The prefix is optional, as in the reference libraries.
-	v.Secrets = []string{strings.TrimPrefix(vectorSecret, "whsec_")}
-	if err := v.Verify(h, []byte(vectorBody)); err != nil {
+	v.Secrets = []string{strings.TrimPrefix(vector.Secret, "whsec_")}
+	if err := v.Verify(h, []byte(vector.Body)); err != nil {
 		t.Fatalf("vector without prefix rejected: %v", err)
 	}
 	// And StandardSigner produces exactly the vector's signature.
 	sh := http.Header{}
-	err := webhook.StandardSigner{}.Sign(sh, webhook.Message{ID: vectorID, Timestamp: t0, Body: []byte(vectorBody), Secrets: []string{vectorSecret}})
+	err := webhook.StandardSigner{}.Sign(sh, webhook.Message{ID: vector.ID, Timestamp: t0, Body: []byte(vector.Body), Secrets: []string{vector.Secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sh.Get("webhook-signature"); got != vectorSignature {
-		t.Fatalf("StandardSigner: got %q, want %q", got, vectorSignature)
+	if got := sh.Get("webhook-signature"); got != vector.Signature {
+		t.Fatalf("StandardSigner: got %q, want %q", got, vector.Signature)
 	}
 }
 
@@ -98,7 +89,7 @@ func TestStandard(t *testing.T) {
 		{name: "timestamp with sign", header: with(signed, "webhook-timestamp", "+1614265330"), secrets: []string{secretA}, want: verify.ErrBadFormat},
 		{name: "signature garbage", header: with(signed, "webhook-signature", "garbage"), secrets: []string{secretA}, want: verify.ErrBadFormat},
 		{name: "only other versions", header: with(signed, "webhook-signature", "v2,abc"), secrets: []string{secretA}, want: verify.ErrNoMatch},
-		{name: "timestamp changed", header: with(signed, "webhook-timestamp", strconv.Itoa(vectorTimestamp+1)), secrets: []string{secretA}, want: verify.ErrNoMatch},
+		{name: "timestamp changed", header: with(signed, "webhook-timestamp", strconv.Itoa(vector.Timestamp+1)), secrets: []string{secretA}, want: verify.ErrNoMatch},
 		{name: "id changed", header: with(signed, "webhook-id", "evt_2"), secrets: []string{secretA}, want: verify.ErrNoMatch},
 		{name: "no secrets", header: signed, want: verify.ErrNoSecret},
 		{name: "bad secret", header: signed, secrets: []string{"whsec_short"}, want: verify.ErrBadSecret},
@@ -190,19 +181,19 @@ func TestStripe(t *testing.T) {
 		{name: "rotation, old", header: rotated, secrets: []string{s1}},
 		{name: "rotation, new", header: rotated, secrets: []string{s2}},
 		{name: "unknown keys ignored", header: hv(good + ",v0=abc,scheme=x"), secrets: []string{s1}},
-		{name: "v1 first", header: hv(v1 + ",t=" + strconv.Itoa(vectorTimestamp)), secrets: []string{s1}},
+		{name: "v1 first", header: hv(v1 + ",t=" + strconv.Itoa(vector.Timestamp)), secrets: []string{s1}},
 		{name: "bad v1 entry skipped", header: hv(good + ",v1=nothex"), secrets: []string{s1}},
 		{name: "wrong secret", header: signed, secrets: []string{s2}, want: verify.ErrNoMatch},
 		{name: "tampered", header: signed, body: body + " ", secrets: []string{s1}, want: verify.ErrNoMatch},
 		{name: "too old", header: signed, secrets: []string{s1}, now: t0.Add(6 * time.Minute), want: verify.ErrTooOld},
 		{name: "too new", header: signed, secrets: []string{s1}, now: t0.Add(-6 * time.Minute), want: verify.ErrTooNew},
-		{name: "t changed", header: hv("t=" + strconv.Itoa(vectorTimestamp+1) + "," + v1), secrets: []string{s1}, want: verify.ErrNoMatch},
+		{name: "t changed", header: hv("t=" + strconv.Itoa(vector.Timestamp+1) + "," + v1), secrets: []string{s1}, want: verify.ErrNoMatch},
 		{name: "missing", header: http.Header{}, secrets: []string{s1}, want: verify.ErrMissingHeader},
 		{name: "no t", header: hv(v1), secrets: []string{s1}, want: verify.ErrBadFormat},
 		{name: "two t", header: hv(good + ",t=1"), secrets: []string{s1}, want: verify.ErrBadFormat},
 		{name: "t not a number", header: hv("t=now," + v1), secrets: []string{s1}, want: verify.ErrBadFormat},
 		{name: "not key=value", header: hv(good + ",junk"), secrets: []string{s1}, want: verify.ErrBadFormat},
-		{name: "no v1", header: hv("t=" + strconv.Itoa(vectorTimestamp) + ",v0=abc"), secrets: []string{s1}, want: verify.ErrNoMatch},
+		{name: "no v1", header: hv("t=" + strconv.Itoa(vector.Timestamp) + ",v0=abc"), secrets: []string{s1}, want: verify.ErrNoMatch},
 		{name: "no secret", header: signed, want: verify.ErrNoSecret},
 	}
 	for _, tt := range tests {

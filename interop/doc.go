@@ -1,0 +1,8 @@
+// Package interop holds tests only: they check outhook's signatures with
+// code nobody in this repository wrote (the Standard Webhooks reference
+// library, Svix's Go library, go-github's ValidatePayload, Stripe's Go
+// library) and run the receiver snippets of docs/snippets (Node.js, Python,
+// PHP, Go) against real deliveries. It is a module of its own so that none
+// of those dependencies reaches what users of github.com/outhook/webhook
+// download.
+package interop
