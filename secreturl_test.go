@@ -1,14 +1,12 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +20,11 @@ import (
 
 const urlKey = "k3y%2Bwith%3Dencoding"
 
-// lockedBuffer is a log sink safe for the dispatcher's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // secretURLSetup starts a Dispatcher that logs everything to logs and
 // makes one attempt per delivery, with a short request timeout.
-func secretURLSetup(t *testing.T) (*webhook.Dispatcher, *lockedBuffer) {
+func secretURLSetup(t *testing.T) (*webhook.Dispatcher, *syncBuffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{} // dispatcher_test.go
 	d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
 		AllowPrivateNetworks: true,
 		PollInterval:         10 * time.Millisecond,
