@@ -66,6 +66,10 @@ func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
+	if r.ContentLength > limit {
+		m.refuse(w, r, http.StatusBadRequest, "body over the size limit", nil)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		m.refuse(w, r, http.StatusBadRequest, "reading body", err)

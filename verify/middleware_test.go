@@ -169,3 +169,18 @@ func TestParseEnvelope(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerUnknownLength: a body of unannounced length (chunked) is cut
+// at the limit too.
+func TestHandlerUnknownLength(t *testing.T) {
+	body := `{"id":"x"}` + strings.Repeat(" ", 2048)
+	h, s := setup(t, verify.Standard{Secrets: []string{secretA}, Now: clock(t0)}, nil)
+	r := request(t, sign(t, webhook.StandardSigner{}, body, secretA), body)
+	r.ContentLength = -1
+	r.Body = io.NopCloser(strings.NewReader(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || s.payload != nil {
+		t.Fatalf("status %d, next called: %v", w.Code, s.payload != nil)
+	}
+}

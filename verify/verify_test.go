@@ -272,3 +272,30 @@ func checkErr(t *testing.T, err, want error) {
 		t.Fatalf("got %v, want %v", err, want)
 	}
 }
+
+func BenchmarkVerify(b *testing.B) {
+	body := []byte(`{"id":"evt_1","type":"post.created","data":{"title":"` + strings.Repeat("x", 1024) + `"}}`)
+	msg := webhook.Message{ID: "evt_1", Timestamp: t0, Body: body, Secrets: []string{secretB, secretA}}
+	for _, bc := range []struct {
+		name   string
+		signer webhook.Signer
+		v      verify.Verifier
+	}{
+		{"standard", webhook.StandardSigner{}, verify.Standard{Secrets: []string{secretA}, Now: clock(t0)}},
+		{"hmac", webhook.HMACSigner{}, verify.HMAC{Secrets: []string{secretA}}},
+		{"stripe", webhook.StripeSigner{}, verify.Stripe{Secrets: []string{secretA}, Now: clock(t0)}},
+	} {
+		h := http.Header{}
+		if err := bc.signer.Sign(h, msg); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := bc.v.Verify(h, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
