@@ -712,7 +712,7 @@ func TestLogsNeverShowSecretsOrQueryValues(t *testing.T) {
 	f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return strings.Count(buf.String(), "webhook: delivery failed") == 2 }, "both logged")
 	out := buf.String()
-	assert.Contains(t, out, "REDACTED")
+	assert.Contains(t, out, "/…")
 	for _, s := range []string{"sleekplan-secret-123", "other-secret-456", secret, strings.TrimPrefix(secret, "whsec_")} {
 		assert.NotContains(t, out, s)
 	}

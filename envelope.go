@@ -35,9 +35,15 @@ func DefaultEnvelope(ev Event) ([]byte, error) {
 	})
 }
 
-// MarshalJSON is json.Marshal without HTML escaping and without the
-// trailing newline of json.Encoder: the helper for custom envelopes that
-// must survive a JSON.stringify round trip.
+// MarshalJSON is json.Marshal written the way JavaScript's JSON.stringify
+// writes: no HTML escaping, U+2028 and U+2029 left raw, no trailing
+// newline. It is the helper for custom envelopes that must survive a
+// receiver's JSON.stringify(JSON.parse(body)) round trip.
+//
+// One difference remains: JavaScript puts integer-like object keys ("9",
+// "10") first in numeric order, while Go sorts map keys as strings. Use
+// structs, or maps without integer-like keys, in Data when receivers
+// re-serialize.
 func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -45,5 +51,30 @@ func MarshalJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return unescapeLineSeparators(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+}
+
+// unescapeLineSeparators turns the \u2028 and \u2029 escapes that
+// encoding/json always writes back into raw UTF-8. A backslash outside a
+// string cannot occur in JSON, so every backslash starts an escape; an
+// escaped backslash is skipped whole, so "\\u2028" stays as it is.
+func unescapeLineSeparators(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`\u202`)) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if esc := b[i:min(i+6, len(b))]; string(esc) == `\u2028` || string(esc) == `\u2029` {
+			out = append(out, 0xe2, 0x80, 0xa8+esc[5]-'8')
+			i += 5
+			continue
+		}
+		out = append(out, b[i], b[i+1])
+		i++
+	}
+	return out
 }

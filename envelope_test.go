@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"encoding/json"
 	"testing"
+	"unicode/utf8"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -38,6 +40,41 @@ func TestDefaultEnvelope(t *testing.T) {
 			assert.Equal(t, tt.want, string(got))
 		})
 	}
+}
+
+func TestMarshalJSONLikeJSONStringify(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"line and paragraph separators raw", "a\u2028b\u2029c", "\"a\u2028b\u2029c\""},
+		{"escaped backslash before u2028 kept", `x\u2028`, `"x\\u2028"`},
+		{"other escapes kept", "tab\tquote\"nl\n", `"tab\tquote\"nl\n"`},
+		{"html raw", "<a>&", `"<a>&"`},
+		{"no trailing newline", 1, `1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MarshalJSON(tt.in)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, string(got))
+		})
+	}
+}
+
+func FuzzMarshalJSONRoundTrip(f *testing.F) {
+	f.Add("a\u2028b")
+	f.Add(`\u2029\\u2028`)
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := MarshalJSON(map[string]string{"s": s})
+		require.NoError(t, err)
+		var back map[string]string
+		require.NoError(t, json.Unmarshal(b, &back), "%q", b)
+		if utf8.ValidString(s) {
+			require.Equal(t, s, back["s"])
+		}
+	})
 }
 
 func TestDefaultEnvelopeRejectsUnmarshalable(t *testing.T) {

@@ -226,13 +226,10 @@ func invalid(field, format string, args ...any) error {
 }
 
 // reservedHeaders are set by the library and may not be overridden by an
-// endpoint's Headers.
+// endpoint's Headers; neither may any webhook-* header.
 var reservedHeaders = map[string]bool{
 	"Content-Type": true, "Content-Length": true, "Host": true, "User-Agent": true,
 	"Transfer-Encoding": true, "Connection": true,
-	http.CanonicalHeaderKey(HeaderWebhookID):        true,
-	http.CanonicalHeaderKey(HeaderWebhookTimestamp): true,
-	http.CanonicalHeaderKey(HeaderWebhookSignature): true,
 }
 
 // endpointRules is what validation needs from the dispatcher's Config.
@@ -354,12 +351,12 @@ func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
 			return nil, invalid("Headers", "%q is not a valid header name", name)
 		}
 		key := http.CanonicalHeaderKey(name)
-		if reservedHeaders[key] || r.signerHeads[key] {
+		if reservedHeaders[key] || r.signerHeads[key] || strings.HasPrefix(key, "Webhook-") {
 			return nil, invalid("Headers", "%s is set by the library and cannot be overridden", key)
 		}
 		for _, v := range values {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return nil, invalid("Headers", "value of %s contains a line break or NUL", key)
+			if !validHeaderValue(v) {
+				return nil, invalid("Headers", "value of %s contains a control character", key)
 			}
 			size += len(key) + len(v)
 			out.Add(key, v)
@@ -369,6 +366,17 @@ func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
 		return nil, invalid("Headers", "more than %d bytes in all", maxHeaderBytes)
 	}
 	return out, nil
+}
+
+// validHeaderValue reports whether net/http will send v: no control
+// characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
@@ -386,21 +394,18 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// redactURL returns u without its query values and user info, for logs:
-// "https://example.com/hook?key=REDACTED".
+// redactURL returns what logs may show of an endpoint URL: scheme and
+// host, with "/…" standing for any path or query, which may carry a secret
+// (Sleekplan's ?key=, Slack-style /services/T/B/XXXX). Endpoint IDs in the
+// same log line tell endpoints apart.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return "<unparseable url>"
 	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		u.RawQuery = q.Encode()
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Opaque != "" {
+		out += "/…"
 	}
-	u.Fragment = ""
-	return u.String()
+	return out
 }
