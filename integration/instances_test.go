@@ -33,8 +33,7 @@ func TestInstancesNoDoubleSend(t *testing.T) {
 	ds := instances(t, 3, webhook.Config{Workers: 8, PollInterval: 50 * time.Millisecond})
 	var rcvs []*receiver
 	for i := 0; i < 3; i++ {
-		r := newReceiver(t)
-		r.delay = 2 * time.Millisecond
+		r := newReceiver(t, 2*time.Millisecond)
 		rcvs = append(rcvs, r)
 		if _, _, err := ds[i].CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: r.URL}); err != nil {
 			t.Fatal(err)
@@ -86,9 +85,8 @@ func TestInstancesCountersExact(t *testing.T) {
 				Workers: 8, PollInterval: 50 * time.Millisecond, DisableAfter: tt.disableAfter,
 				OnEndpointDisabled: func(webhook.Endpoint) { disabledCalls.Add(1) },
 			})
-			rcv := newReceiver(t)
+			rcv := newReceiver(t, 3*time.Millisecond)
 			rcv.status.Store(http.StatusInternalServerError)
-			rcv.delay = 3 * time.Millisecond
 			ep, _, err := ds[0].CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: rcv.URL, MaxAttempts: 1})
 			if err != nil {
 				t.Fatal(err)

@@ -66,8 +66,7 @@ func runKill(t *testing.T, b backend, db *sql.DB, dsn string) {
 	}
 	var rcvs []*receiver
 	for i := 0; i < 3; i++ {
-		r := newReceiver(t)
-		r.delay = 5 * time.Millisecond
+		r := newReceiver(t, 5*time.Millisecond)
 		rcvs = append(rcvs, r)
 		if _, _, err := admin.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: r.URL}); err != nil {
 			t.Fatal(err)

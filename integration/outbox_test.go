@@ -28,8 +28,9 @@ type receiver struct {
 	peak   atomic.Int32
 }
 
-func newReceiver(t testing.TB) *receiver {
-	r := &receiver{got: map[string]int{}}
+// newReceiver starts a receiver that waits delay before answering.
+func newReceiver(t testing.TB, delay time.Duration) *receiver {
+	r := &receiver{got: map[string]int{}, delay: delay}
 	r.status.Store(http.StatusOK)
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		n := r.active.Add(1)
@@ -115,7 +116,7 @@ func TestOutbox(t *testing.T) {
 			if _, err := db.Exec(`CREATE TABLE orders (id TEXT PRIMARY KEY, total INTEGER NOT NULL)`); err != nil {
 				t.Fatal(err)
 			}
-			rcv := newReceiver(t)
+			rcv := newReceiver(t, 0)
 			d := startDispatcher(t, s, webhook.Config{PollInterval: time.Hour})
 			if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "shop", URL: rcv.URL}); err != nil {
 				t.Fatal(err)

@@ -18,14 +18,19 @@ import (
 const deliveryColumns = `id, event_id, event_type, tenant_id, endpoint_id, state, attempts, next_attempt_at,
 	last_error, created_at, updated_at`
 
-func scanDelivery(r scanner) (*webhook.Delivery, error) {
+// deliveryColumnsD is deliveryColumns qualified with the alias d.
+var deliveryColumnsD = "d." + strings.ReplaceAll(deliveryColumns, ", ", ", d.")
+
+// scanDelivery reads deliveryColumns, then extra.
+func scanDelivery(r scanner, extra ...any) (*webhook.Delivery, error) {
 	var (
 		d                      webhook.Delivery
 		state                  string
 		next, created, updated int64
 	)
-	if err := r.Scan(&d.ID, &d.EventID, &d.EventType, &d.TenantID, &d.EndpointID, &state, &d.Attempts, &next,
-		&d.LastError, &created, &updated); err != nil {
+	dest := []any{&d.ID, &d.EventID, &d.EventType, &d.TenantID, &d.EndpointID, &state, &d.Attempts, &next,
+		&d.LastError, &created, &updated}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	d.State = webhook.DeliveryState(state)
@@ -262,27 +267,46 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM {p}deliveries WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	// The event's body comes with the delivery; an event that is gone
+	// (removed by hand: the store never deletes the event of a delivery)
+	// ends its deliveries rather than failing every Claim.
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumnsD+`, ev.body FROM {p}deliveries d
+		LEFT JOIN {p}events ev ON ev.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)`), args...)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]*webhook.Delivery{}
+	bodies := map[string][]byte{}
+	var orphans []string
 	for rows.Next() {
-		d, err := scanDelivery(rows)
+		var body []byte
+		d, err := scanDelivery(rows, &body)
 		if err != nil {
 			rows.Close()
 			return nil, err
 		}
+		if body == nil {
+			orphans = append(orphans, d.ID)
+			continue
+		}
 		byID[d.ID] = d
+		if _, ok := bodies[d.EventID]; !ok {
+			bodies[d.EventID] = body
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(orphans) > 0 {
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = 'event not found', lease_token = NULL
+			WHERE id IN (%s)`, nil, orphans); err != nil {
+			return nil, err
+		}
+	}
 
 	endpoints := map[string]*webhook.Endpoint{}
 	secrets := map[string][]webhook.Secret{}
-	bodies := map[string][]byte{}
 	claims := make([]*webhook.Claim, 0, len(ids))
 	for _, id := range ids {
 		d := byID[id]
@@ -300,13 +324,6 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 				return nil, err
 			}
 			secrets[d.EndpointID] = sec
-		}
-		if _, ok := bodies[d.EventID]; !ok {
-			var body []byte
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT body FROM {p}events WHERE id = ?`), d.EventID).Scan(&body); err != nil {
-				return nil, fmt.Errorf("event %s of delivery %s: %w", d.EventID, d.ID, err)
-			}
-			bodies[d.EventID] = body
 		}
 		claims = append(claims, &webhook.Claim{
 			Delivery: d,
@@ -346,21 +363,21 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 
 func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) (*webhook.Endpoint, bool, error) {
 	now := c.Now.UnixNano()
-	var endpointID, eventID string
-	var attempts int
-	err := tx.QueryRowContext(ctx, s.q(`SELECT endpoint_id, event_id, attempts FROM {p}deliveries WHERE id = ?`), c.DeliveryID).
-		Scan(&endpointID, &eventID, &attempts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, webhook.ErrLeaseLost
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF e"
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	var wasDisabled, failures int
-	err = tx.QueryRowContext(ctx, s.q(`SELECT disabled, consecutive_failures FROM {p}endpoints WHERE id = ?`+s.forUpdate()), endpointID).
-		Scan(&wasDisabled, &failures)
+	// Read the delivery and lock its endpoint's row in one statement: the
+	// endpoint row first, as DisableEndpoint does, so they cannot deadlock.
+	var (
+		endpointID, eventID   string
+		attempts, wasDisabled int
+	)
+	err := tx.QueryRowContext(ctx, s.q(`SELECT d.endpoint_id, d.event_id, d.attempts, e.disabled
+		FROM {p}deliveries d JOIN {p}endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`+lock), c.DeliveryID).
+		Scan(&endpointID, &eventID, &attempts, &wasDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, webhook.ErrLeaseLost
+		return nil, false, webhook.ErrLeaseLost // the delivery or its endpoint is gone
 	}
 	if err != nil {
 		return nil, false, err
@@ -413,37 +430,39 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 		return nil, false, err
 	}
 
-	disabledNow := false
+	var set string
+	var args []any
 	switch c.Outcome {
 	case webhook.OutcomeSuccess:
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET consecutive_failures = 0, last_success_at = ? WHERE id = ?`),
-			now, endpointID)
+		set, args = `consecutive_failures = 0, last_success_at = ?`, []any{now}
 	case webhook.OutcomeRetry:
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET last_failure_at = ?, last_failure_reason = ? WHERE id = ?`),
-			now, reason, endpointID)
+		set, args = `last_failure_at = ?, last_failure_reason = ?`, []any{now, reason}
 	case webhook.OutcomeFail:
-		failures++
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET consecutive_failures = ?, last_failure_at = ?,
-			last_failure_reason = ? WHERE id = ?`), failures, now, reason, endpointID)
-		if err == nil && wasDisabled == 0 {
-			why := c.DisableReason
-			if why == "" && c.DisableAfter > 0 && failures >= c.DisableAfter {
-				why = fmt.Sprintf("%d consecutive failed deliveries; last: %s", failures, reason)
-			}
-			if why != "" {
-				err = s.disable(ctx, tx, endpointID, why, c.Now)
-				disabledNow = err == nil
-			}
-		}
+		set, args = `consecutive_failures = consecutive_failures + 1, last_failure_at = ?, last_failure_reason = ?`, []any{now, reason}
 	}
+	ep, err := scanEndpoint(tx.QueryRowContext(ctx, s.q(`UPDATE {p}endpoints SET `+set+` WHERE id = ? RETURNING `+endpointColumns),
+		append(args, endpointID)...))
 	if err != nil {
 		return nil, false, err
 	}
-	ep, err := s.getEndpoint(ctx, tx, endpointID)
+	if c.Outcome != webhook.OutcomeFail || wasDisabled != 0 {
+		return ep, false, nil
+	}
+	why := c.DisableReason
+	if why == "" && c.DisableAfter > 0 && ep.ConsecutiveFailures >= c.DisableAfter {
+		why = fmt.Sprintf("%d consecutive failed deliveries; last: %s", ep.ConsecutiveFailures, reason)
+	}
+	if why == "" {
+		return ep, false, nil
+	}
+	if err := s.disable(ctx, tx, endpointID, why, c.Now); err != nil {
+		return nil, false, err
+	}
+	ep, err = s.getEndpoint(ctx, tx, endpointID)
 	if err != nil {
 		return nil, false, err
 	}
-	return ep, disabledNow, nil
+	return ep, true, nil
 }
 
 // clean makes s storable as text in every database (valid UTF-8, no NUL,
