@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -39,8 +40,10 @@ type AttemptResult struct {
 // default; a nil *Config means all defaults.
 type Config struct {
 	// Client sends the requests. Defaults to NewClient(AllowPrivateNetworks,
-	// Workers): 10 s connect, 30 s total, no redirects, a keep-alive pool
-	// for Workers connections, and the guard against non-public addresses.
+	// Workers) with RequestTimeout: 10 s connect, no redirects, a
+	// keep-alive pool for Workers connections, and the guard against
+	// non-public addresses. A Client of your own gets no such guard unless
+	// its dialer has one; RequestTimeout still bounds each request.
 	Client Doer
 	// Signer signs every delivery. Defaults to StandardSigner{}.
 	Signer Signer
@@ -56,7 +59,8 @@ type Config struct {
 	DisableAfter int
 	// AllowPrivateNetworks lets endpoints and the default client reach
 	// loopback, private and other non-public addresses: for tests and
-	// intranet deployments. Defaults to false.
+	// intranet deployments. Defaults to false. With a Client of your own,
+	// only the check of endpoint URLs at creation remains.
 	AllowPrivateNetworks bool
 	// Logger receives one line per attempt and per disabled endpoint. It
 	// never sees secrets or URL query values. Defaults to discarding.
@@ -149,7 +153,10 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Client == nil {
-		cfg.Client = NewClient(cfg.AllowPrivateNetworks, cfg.Workers)
+		c := NewClient(cfg.AllowPrivateNetworks, cfg.Workers)
+		c.Timeout = cfg.RequestTimeout
+		c.Transport.(*http.Transport).ResponseHeaderTimeout = cfg.RequestTimeout
+		cfg.Client = c
 	}
 	return cfg, cfg.validate()
 }

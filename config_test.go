@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -18,6 +19,14 @@ func TestConfigDefaults(t *testing.T) {
 	assert.IsType(t, ExponentialRetry{}, c.Retry)
 	assert.NotNil(t, c.Client)
 	assert.NotNil(t, c.Logger)
+}
+
+func TestDefaultClientFollowsRequestTimeout(t *testing.T) {
+	c, err := (&Config{RequestTimeout: 45 * time.Second, Lease: time.Minute}).withDefaults()
+	require.NoError(t, err)
+	hc := c.Client.(*http.Client)
+	assert.Equal(t, 45*time.Second, hc.Timeout)
+	assert.Equal(t, 45*time.Second, hc.Transport.(*http.Transport).ResponseHeaderTimeout)
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -22,6 +22,9 @@ type response struct {
 	excerpt    string
 	retryAfter time.Duration // from Retry-After on 429/503; 0 if absent
 	err        error         // transport error, redacted of the URL
+	// local is set when the request could not even be built or signed: a
+	// configuration problem on the sender's side, not the endpoint's fault.
+	local bool
 }
 
 func (r response) success() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
@@ -39,6 +42,10 @@ func (r response) reason() string {
 	return "HTTP " + strconv.Itoa(r.status)
 }
 
+// recordTimeout bounds Store.Complete after an attempt, which runs detached
+// from Shutdown's deadline.
+const recordTimeout = 10 * time.Second
+
 // deliver makes one attempt of a claimed delivery and records it.
 func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 	ep := c.Endpoint
@@ -51,12 +58,23 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		StartedAt:  d.cfg.Clock(),
 	}
 	resp := d.send(ctx, ep, c.Secrets, c.Delivery.EventID, c.Body)
-	if ctx.Err() != nil {
+	switch {
+	case resp.local:
+		// Not the endpoint's fault: charge it nothing. The lease expires
+		// and the delivery is tried again, so nothing is lost while the
+		// configuration is fixed.
+		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.err)
+		return
+	case ctx.Err() != nil && resp.err != nil:
 		// Aborted by Shutdown or Start's context: our doing, not the
 		// endpoint's. Record nothing; the lease expires and it is retried.
 		d.log.Warn("webhook: attempt aborted by shutdown", "delivery", a.DeliveryID, "endpoint", ep.ID)
 		return
 	}
+	// The endpoint answered: record it even if Shutdown's deadline passes
+	// meanwhile, so a delivered event is not sent again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	now := d.cfg.Clock()
 	fillAttempt(a, resp, now)
 
@@ -146,7 +164,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	}
 	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
 	if err != nil {
-		return response{err: redactError(err)}
+		return response{err: redactError(err), local: true}
 	}
 	for k, vs := range ep.Headers {
 		req.Header[k] = append([]string(nil), vs...)
@@ -160,7 +178,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	}
 	msg := Message{ID: eventID, Timestamp: d.cfg.Clock(), Body: body, Secrets: values}
 	if err := d.cfg.Signer.Sign(req.Header, msg); err != nil {
-		return response{err: fmt.Errorf("signing: %w", err)}
+		return response{err: fmt.Errorf("signing: %w", err), local: true}
 	}
 
 	res, err := d.cfg.Client.Do(req)

@@ -29,6 +29,7 @@ type Dispatcher struct {
 	busy     int // attempts in flight
 	inFlight map[string]int
 	stop     chan struct{}      // closed by Shutdown: stop claiming
+	done     chan struct{}      // closed when every goroutine has returned
 	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
 	cancel   context.CancelFunc // aborts in-flight requests
 	wg       sync.WaitGroup     // every goroutine Start launched
@@ -69,12 +70,14 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		wakeCh:   make(chan struct{}, 1),
 		inFlight: make(map[string]int),
 		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}, nil
 }
 
 // Start launches the workers and returns at once. ctx carries values to
-// the workers; cancelling it aborts in-flight requests as an expired
-// Shutdown does. Start may be called once.
+// the workers; cancelling it stops them for good, aborting in-flight
+// requests as an expired Shutdown does (call Shutdown still, to wait for
+// them). Start may be called once; a Dispatcher is not restarted.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -97,6 +100,13 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if m, ok := d.store.(Maintainer); ok {
 		d.goRun(func() { d.maintain(bg, m) })
 	}
+	go func() {
+		d.wg.Wait()
+		if c, ok := d.cfg.Client.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections() // keep-alive goroutines must not outlive Shutdown
+		}
+		close(d.done)
+	}()
 	return nil
 }
 
@@ -112,7 +122,10 @@ func (d *Dispatcher) goRun(f func()) {
 // to finish and be recorded. If ctx ends first, it aborts the in-flight
 // requests (their deliveries come back when their leases expire), waits for
 // every goroutine to return, and returns ctx.Err(). No goroutine started by
-// the Dispatcher outlives Shutdown.
+// the Dispatcher outlives Shutdown, and idle keep-alive connections of a
+// Client with CloseIdleConnections (an *http.Client) are closed. Every
+// call, also a second or concurrent one, returns only once all of that is
+// done.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
@@ -122,22 +135,27 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		d.stopBg()
 	}
 	d.mu.Unlock()
-	if prev != stateRunning {
+	if prev == stateNew {
 		return nil
 	}
-	done := make(chan struct{})
-	go func() {
-		d.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-d.done:
 		d.cancel()
 		return nil
 	case <-ctx.Done():
 		d.cancel()
-		<-done
+		<-d.done
 		return ctx.Err()
+	}
+}
+
+// stopping reports whether Shutdown has begun.
+func (d *Dispatcher) stopping() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -156,6 +174,9 @@ func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- *Claim) {
 	defer ticker.Stop()
 	for {
 		d.claimBatch(ctx, jobs)
+		if d.stopping() { // select picks at random among ready cases
+			return
+		}
 		select {
 		case <-d.stop:
 			return
@@ -178,7 +199,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context, jobs chan<- *Claim) {
 			inFlight[k] = v
 		}
 		d.mu.Unlock()
-		if free <= 0 || ctx.Err() != nil {
+		if free <= 0 || ctx.Err() != nil || d.stopping() {
 			return
 		}
 		claims, err := d.store.Claim(ctx, ClaimParams{

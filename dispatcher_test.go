@@ -206,13 +206,14 @@ func TestPublishReturnsWithoutWaitingForHTTP(t *testing.T) {
 
 	f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return slow.count() == 1 }, "request in flight")
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		f.publish(t, webhook.Event{Type: "post.created"})
-		close(done)
+		_, err := f.d.Publish(context.Background(), webhook.Event{Type: "post.created"})
+		done <- err
 	}()
 	select {
-	case <-done:
+	case err := <-done:
+		assert.NoError(t, err)
 	case <-time.After(2 * time.Second):
 		t.Fatal("Publish blocked on an in-flight request")
 	}
@@ -600,18 +601,16 @@ func TestShutdownDrainsInFlightAttempts(t *testing.T) {
 	require.NoError(t, d.Start(ctx))
 	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
 
-	before := runtime.NumGoroutine()
 	require.NoError(t, d.Shutdown(ctx))
 	assert.Equal(t, int32(1), recorded.Load(), "the in-flight attempt finished and was recorded")
 	ds, _, _ := d.ListDeliveries(ctx, webhook.DeliveryFilter{})
 	require.Len(t, ds, 1)
 	assert.Equal(t, webhook.StateSucceeded, ds[0].State)
-	assert.Less(t, runtime.NumGoroutine(), before, "workers exited")
+	assertNoDispatcherGoroutines(t)
 	assert.ErrorIs(t, d.Start(ctx), webhook.ErrStopped, "Start after Shutdown")
 }
 
 func TestShutdownTimeoutAbortsAndLeavesNoGoroutines(t *testing.T) {
-	base := runtime.NumGoroutine()
 	release := make(chan struct{})
 	defer close(release)
 	d, _, rc := unstarted(t, webhook.Config{Workers: 3}, func(w http.ResponseWriter, _ int) { <-release })
@@ -626,9 +625,7 @@ func TestShutdownTimeoutAbortsAndLeavesNoGoroutines(t *testing.T) {
 	require.Len(t, ds, 1)
 	assert.Equal(t, webhook.StatePending, ds[0].State, "an aborted attempt is not recorded as a failure")
 	assert.Equal(t, 0, ds[0].Attempts)
-	// The httptest server and client connections may linger; the
-	// dispatcher's own goroutines (1 loop + 3 workers) must be gone.
-	eventually(t, func() bool { return runtime.NumGoroutine() <= base+4 }, "no dispatcher goroutine left")
+	assertNoDispatcherGoroutines(t)
 }
 
 func TestLeaseExpiryRedeliversAfterCrash(t *testing.T) {
@@ -779,4 +776,140 @@ func hexHMAC(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// assertNoDispatcherGoroutines fails if any goroutine still runs the
+// dispatcher's code, or the default client's keep-alive loops.
+func assertNoDispatcherGoroutines(t *testing.T) {
+	t.Helper()
+	var stacks string
+	ok := assert.Eventually(t, func() bool {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		return !strings.Contains(stacks, "webhook.(*Dispatcher)")
+	}, 2*time.Second, 5*time.Millisecond)
+	if !ok {
+		t.Logf("goroutines:\n%s", stacks)
+	}
+}
+
+func TestShutdownStopsClaiming(t *testing.T) {
+	var sent atomic.Int32
+	release := make(chan struct{})
+	d, _, rc := unstarted(t, webhook.Config{Workers: 1}, func(w http.ResponseWriter, _ int) {
+		sent.Add(1)
+		<-release
+	})
+	ctx := context.Background()
+	for i := 0; i < 20; i++ { // a backlog behind the one in flight
+		_, err := d.Publish(ctx, webhook.Event{Type: "post.created"})
+		require.NoError(t, err)
+	}
+	require.NoError(t, d.Start(ctx))
+	eventually(t, func() bool { return rc.count() == 1 }, "one in flight")
+	done := make(chan error, 1)
+	go func() { done <- d.Shutdown(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	require.NoError(t, <-done)
+	assert.Equal(t, int32(1), sent.Load(), "nothing claimed once Shutdown began")
+	ds, _, _ := d.ListDeliveries(ctx, webhook.DeliveryFilter{State: webhook.StatePending, Limit: 100})
+	assert.Len(t, ds, 20, "the backlog stays queued for the next start")
+}
+
+func TestConcurrentShutdownsAllWait(t *testing.T) {
+	release := make(chan struct{})
+	d, _, rc := unstarted(t, webhook.Config{}, func(w http.ResponseWriter, _ int) { <-release })
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx))
+	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
+
+	var returned atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, d.Shutdown(ctx))
+			returned.Add(1)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, int32(0), returned.Load(), "no Shutdown returns while an attempt is in flight")
+	close(release)
+	wg.Wait()
+	assertNoDispatcherGoroutines(t)
+}
+
+func TestCountDisableEndsPendingDeliveries(t *testing.T) {
+	f := setup(t, func(c *webhook.Config) {
+		c.Retry = webhook.FixedSchedule()
+		c.DisableAfter = 2
+		c.MaxInFlightPerEndpoint = 1
+		c.Workers = 1
+	})
+	rc := newReceiver(t, status(http.StatusInternalServerError))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	for i := 0; i < 6; i++ {
+		f.publish(t, webhook.Event{Type: "post.created"})
+	}
+	eventually(t, func() bool { return f.get(t, ep.ID).Disabled }, "disabled at 2")
+	eventually(t, func() bool {
+		return len(f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID, State: webhook.StateFailed})) == 6
+	}, "every delivery ended")
+	var ended int
+	for _, d := range f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID}) {
+		if d.LastError == webhook.ReasonEndpointDisabled {
+			ended++
+			assert.Equal(t, 0, d.Attempts)
+		}
+	}
+	assert.Equal(t, 6-rc.count(), ended, "deliveries never tried end as 'endpoint disabled'")
+	assert.Equal(t, 2, f.get(t, ep.ID).ConsecutiveFailures)
+}
+
+func TestDuplicateIDOfAnotherTenantIsAnError(t *testing.T) {
+	f := setup(t, nil)
+	first := f.publish(t, webhook.Event{ID: "evt_1", Type: "post.created", TenantID: "acme"})
+	time.Sleep(2 * time.Millisecond)
+	again := f.publish(t, webhook.Event{ID: "evt_1", Type: "post.created", TenantID: "acme"})
+	assert.True(t, first.CreatedAt.Equal(again.CreatedAt), "a retry returns the stored event's time")
+	_, err := f.d.Publish(context.Background(), webhook.Event{ID: "evt_1", Type: "post.created", TenantID: "globex"})
+	assert.ErrorIs(t, err, webhook.ErrDuplicateEvent)
+	_, err = f.d.Publish(context.Background(), webhook.Event{ID: "evt_1", Type: "vote.cast", TenantID: "acme"})
+	assert.ErrorIs(t, err, webhook.ErrDuplicateEvent)
+}
+
+func TestRecoverNeedsAnEnabledEndpoint(t *testing.T) {
+	f := setup(t, nil)
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: "http://127.0.0.1:1/"})
+	require.NoError(t, f.d.DisableEndpoint(context.Background(), ep.ID, "paused"))
+	_, err := f.d.Recover(context.Background(), ep.ID, time.Time{})
+	assert.ErrorIs(t, err, webhook.ErrInvalid)
+	_, err = f.d.Recover(context.Background(), "missing", time.Time{})
+	assert.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+// brokenSigner fails like a Signer given a secret it cannot use.
+type brokenSigner struct{}
+
+func (brokenSigner) Sign(http.Header, webhook.Message) error { return errors.New("no usable key") }
+
+func TestSenderSideErrorsAreNotChargedToTheEndpoint(t *testing.T) {
+	f := setup(t, func(c *webhook.Config) {
+		c.Signer = brokenSigner{}
+		c.Retry = webhook.FixedSchedule()
+		c.DisableAfter = 1
+	})
+	rc := newReceiver(t, nil)
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	f.publish(t, webhook.Event{Type: "post.created"})
+	time.Sleep(100 * time.Millisecond)
+	got := f.get(t, ep.ID)
+	assert.False(t, got.Disabled)
+	assert.Equal(t, 0, got.ConsecutiveFailures)
+	assert.Equal(t, 0, rc.count())
+	ds := f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID})
+	require.Len(t, ds, 1)
+	assert.Equal(t, webhook.StatePending, ds[0].State, "kept for when the configuration is fixed")
 }

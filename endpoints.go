@@ -134,8 +134,16 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 }
 
 // Recover queues again the endpoint's failed deliveries created at or
-// after since, and returns how many. The endpoint must be enabled.
+// after since, and returns how many. The endpoint must be enabled: enable
+// it first, or the deliveries would only fail again.
 func (d *Dispatcher) Recover(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	ep, err := d.store.GetEndpoint(ctx, endpointID)
+	if err != nil {
+		return 0, err
+	}
+	if ep.Disabled {
+		return 0, invalid("endpoint", "%s is disabled; call EnableEndpoint before Recover", endpointID)
+	}
 	n, err := d.store.Requeue(ctx, RequeueParams{EndpointID: endpointID, Since: since, Now: d.cfg.Clock()})
 	if n > 0 {
 		d.wake()

@@ -3,8 +3,8 @@ package webhook
 import (
 	"encoding/json"
 	"testing"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

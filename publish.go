@@ -19,7 +19,11 @@ const MaxEventIDLen = 255
 // request.
 //
 // Publishing an event whose ID already exists creates no new deliveries and
-// is not an error: retrying Publish with the same ID is safe. Invalid input
+// is not an error: retrying Publish with the same ID is safe, and returns
+// the first call's CreatedAt. If that ID belongs to an event of another
+// tenant or type, Publish returns an error wrapping ErrDuplicateEvent. Event
+// IDs are global across tenants: prefix your own with the tenant if they
+// may collide. Invalid input
 // returns a *ValidationError, ErrUnknownEventType or ErrPayloadTooLarge,
 // and nothing is stored.
 func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
@@ -75,14 +79,29 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc)
 	}
 	switch err := enqueue(ctx, stored, deliveries); {
 	case errors.Is(err, ErrDuplicateEvent):
-		d.log.DebugContext(ctx, "webhook: duplicate event ignored", "event", ev.ID)
-		return ev, nil
+		return d.duplicate(ctx, ev)
 	case err != nil:
 		return Event{}, fmt.Errorf("webhook: publish: %w", err)
 	}
 	if len(deliveries) > 0 {
 		d.wake()
 	}
+	return ev, nil
+}
+
+// duplicate answers a Publish whose event ID exists: the same event again
+// is a safe retry and returns the stored event; another tenant's or type's
+// event under that ID is a collision the caller must hear about.
+func (d *Dispatcher) duplicate(ctx context.Context, ev Event) (Event, error) {
+	prev, err := d.store.GetEvent(ctx, ev.ID)
+	if err != nil {
+		return Event{}, fmt.Errorf("webhook: publish: reading the event already stored under %q: %w", ev.ID, err)
+	}
+	if prev.TenantID != ev.TenantID || prev.Type != ev.Type {
+		return Event{}, fmt.Errorf("%w: %q is already the ID of a %s event of tenant %q; use another ID", ErrDuplicateEvent, ev.ID, prev.Type, prev.TenantID)
+	}
+	d.log.DebugContext(ctx, "webhook: duplicate event ignored", "event", ev.ID)
+	ev.CreatedAt = prev.CreatedAt
 	return ev, nil
 }
 

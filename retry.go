@@ -20,7 +20,7 @@ type RetryPolicy interface {
 }
 
 // Defaults of ExponentialRetry: 1 try and 3 retries, the first after 60 s,
-// doubling, at most an hour apart, with ±20 % jitter.
+// doubling, at most an hour apart before jitter, with ±20 % jitter.
 const (
 	RetryInitialDefault     = 60 * time.Second
 	RetryMultiplierDefault  = 2.0
@@ -35,7 +35,7 @@ const (
 // (backed by cenkalti/backoff/v4). Zero fields take the …Default constants.
 type ExponentialRetry struct {
 	Initial     time.Duration // Defaults to RetryInitialDefault.
-	Multiplier  float64       // Defaults to RetryMultiplierDefault.
+	Multiplier  float64       // 1 or more; Defaults to RetryMultiplierDefault.
 	Max         time.Duration // Defaults to RetryMaxDefault.
 	MaxAttempts int           // first try included; Defaults to RetryMaxAttemptsDefault.
 }
@@ -86,7 +86,8 @@ func (r ExponentialRetry) Delay(n int) time.Duration {
 // once, then one after each delay. FixedSchedule(10*time.Second,
 // 100*time.Second) is Smarter Launch's "now, +10 s, +100 s". Retries beyond
 // the schedule (an endpoint's MaxAttempts) wait the last delay; with no
-// delays at all, a single attempt is made.
+// delays at all a single attempt is made, and retries an endpoint's
+// MaxAttempts asks for wait RetryInitialDefault.
 func FixedSchedule(delays ...time.Duration) RetryPolicy {
 	return fixedSchedule(append([]time.Duration(nil), delays...))
 }
@@ -98,7 +99,7 @@ func (f fixedSchedule) Attempts() int { return len(f) + 1 }
 func (f fixedSchedule) Delay(n int) time.Duration {
 	switch {
 	case len(f) == 0:
-		return 0
+		return RetryInitialDefault
 	case n < 1:
 		return f[0]
 	case n > len(f):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -22,7 +23,9 @@ var (
 	// ErrUnknownEventType: a type catalogue is configured and does not list the type.
 	ErrUnknownEventType = errors.New("webhook: unknown event type")
 	// ErrDuplicateEvent is returned by Store.Enqueue when an event with the
-	// same ID exists; nothing is written. Publish treats it as success.
+	// same ID exists; nothing is written. Publish treats it as success when
+	// the stored event has the same tenant and type, and returns it wrapped
+	// otherwise.
 	ErrDuplicateEvent = errors.New("webhook: duplicate event id")
 	// ErrLeaseLost is returned by Store.Complete when the claim's lease
 	// expired and the delivery was claimed again or ended meanwhile; the
@@ -160,10 +163,23 @@ type Outcome int
 
 // Outcomes of an attempt.
 const (
-	OutcomeSuccess Outcome = iota + 1
-	OutcomeRetry
-	OutcomeFail
+	OutcomeSuccess Outcome = iota + 1 // the endpoint answered 2xx
+	OutcomeRetry                      // failed; another attempt is due at RetryAt
+	OutcomeFail                       // failed for good: attempts exhausted, or 410 Gone
 )
+
+// String returns "success", "retry" or "fail".
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeSuccess:
+		return "success"
+	case OutcomeRetry:
+		return "retry"
+	case OutcomeFail:
+		return "fail"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
 
 // Completion is the result of one attempt, for Store.Complete.
 type Completion struct {

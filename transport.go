@@ -11,7 +11,9 @@ import (
 )
 
 // Doer sends one HTTP request. *http.Client satisfies it; wrap one to add
-// tracing, metrics or a proxy.
+// tracing or metrics. (Sending through a proxy defeats the default client's
+// address guard, which would check the proxy's address, not the
+// endpoint's.)
 type Doer interface {
 	Do(*http.Request) (*http.Response, error)
 }
@@ -41,15 +43,16 @@ func NewClient(allowPrivate bool, workers int) *http.Client {
 	}
 	workers = max(workers, 2)
 	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us and bypass the guard
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          workers * 4,
-		MaxIdleConnsPerHost:   workers,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   ConnectTimeoutDefault,
-		ResponseHeaderTimeout: RequestTimeoutDefault,
-		ExpectContinueTimeout: time.Second,
+		Proxy:                  nil, // a proxy would dial for us and bypass the guard
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           workers * 4,
+		MaxIdleConnsPerHost:    workers,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    ConnectTimeoutDefault,
+		ResponseHeaderTimeout:  RequestTimeoutDefault,
+		MaxResponseHeaderBytes: 64 << 10,
+		ExpectContinueTimeout:  time.Second,
 	}
 	return &http.Client{
 		Transport: tr,
@@ -88,6 +91,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("2002::/16"),       // 6to4 (embeds any IPv4)
 	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated
 }
 
 // PublicAddr reports whether the default client may connect to a: false

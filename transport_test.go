@@ -37,6 +37,9 @@ func TestPublicAddr(t *testing.T) {
 		{"::ffff:10.0.0.1", false},
 		{"64:ff9b::a00:1", false}, // NAT64 of 10.0.0.1
 		{"198.18.0.1", false},
+		{"fec0::1", false},
+		{"::7f00:1", false},        // IPv4-compatible 127.0.0.1
+		{"::ffff:0:7f00:1", false}, // IPv4-translated 127.0.0.1
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
