@@ -142,13 +142,15 @@ type ClaimParams struct {
 	// InFlight[endpointID] for any endpoint. Deliveries skipped for the cap
 	// stay pending and do not block other endpoints' deliveries.
 	MaxPerEndpoint int
-	InFlight       map[string]int
+	// InFlight counts, per endpoint ID, the deliveries the caller has in
+	// flight already. Claim must not modify it.
+	InFlight map[string]int
 }
 
 // Claim is a leased delivery and everything needed to send it.
 type Claim struct {
 	Delivery *Delivery // Attempts counts the attempts made before this one
-	Endpoint *Endpoint
+	Endpoint *Endpoint // the endpoint as it is at claim time
 	// Secrets are the endpoint's active secrets at claim time, newest first.
 	Secrets []Secret
 	// Body is the stored envelope. It may be shared with other claims of
@@ -183,11 +185,11 @@ func (o Outcome) String() string {
 
 // Completion is the result of one attempt, for Store.Complete.
 type Completion struct {
-	DeliveryID string
-	Token      string
-	Attempt    *Attempt
-	Outcome    Outcome
-	Now        time.Time
+	DeliveryID string    // the claimed delivery
+	Token      string    // Claim.Token of the claim this attempt ran under
+	Attempt    *Attempt  // the attempt to append to the log
+	Outcome    Outcome   // what the attempt does to the delivery
+	Now        time.Time // when the attempt ended
 	// RetryAt is when the next attempt is due (OutcomeRetry).
 	RetryAt time.Time
 	// DisableAfter is the consecutive failed deliveries that disable the

@@ -69,15 +69,15 @@ type EndpointParams struct {
 
 // Endpoint is a customer's URL as stored. It never carries the secret.
 type Endpoint struct {
-	ID          string
-	TenantID    string
-	Name        string
-	URL         string
-	Events      []string
-	Method      string // POST, PUT or PATCH
-	ContentType string // ContentTypeJSON or ContentTypeForm
-	MaxAttempts int    // 0: the retry policy decides
-	Headers     http.Header
+	ID          string      // assigned by CreateEndpoint (a UUID)
+	TenantID    string      // the owner; fixed at creation
+	Name        string      // the customer's label
+	URL         string      // sent to exactly as given
+	Events      []string    // the filter; empty means every event
+	Method      string      // POST, PUT or PATCH
+	ContentType string      // ContentTypeJSON or ContentTypeForm
+	MaxAttempts int         // 0: the retry policy decides
+	Headers     http.Header // extra headers sent with every delivery
 
 	// Disabled endpoints receive nothing: events published meanwhile create
 	// no deliveries for them. DisabledReason and DisabledAt say why and
@@ -94,7 +94,7 @@ type Endpoint struct {
 	LastFailureReason   string
 
 	CreatedAt time.Time
-	UpdatedAt time.Time
+	UpdatedAt time.Time // last configuration change
 }
 
 // Clone returns a deep copy, so callers may change it without touching
@@ -214,6 +214,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error says which field is wrong and how to fix it.
 func (e *ValidationError) Error() string {
 	return "webhook: invalid " + e.Field + ": " + e.Reason
 }
