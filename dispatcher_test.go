@@ -163,7 +163,7 @@ func (f *fixture) deliveries(t *testing.T, filter webhook.DeliveryFilter) []*web
 
 func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
-	require.Eventually(t, cond, 5*time.Second, 2*time.Millisecond, msg)
+	require.Eventually(t, cond, 15*time.Second, 2*time.Millisecond, msg) // generous: shared, loaded machines
 }
 
 func TestPublishDeliversSignedIdenticalBytes(t *testing.T) {

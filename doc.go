@@ -18,4 +18,8 @@
 // package memstore keeps everything in memory, package sqlstore in
 // PostgreSQL or SQLite. Delivery is at least once; the event ID, sent as
 // the webhook-id header, is the receiver's idempotency key.
+//
+// Receivers written in Go verify deliveries with package verify: one
+// verifier per signing scheme (Standard Webhooks, plain hex HMAC, Stripe's
+// timestamped form) and an http.Handler middleware.
 package webhook

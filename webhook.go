@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -315,6 +316,11 @@ func (r endpointRules) checkURL(raw string) error {
 	host := u.Hostname()
 	if host == "" {
 		return invalid("URL", "has no host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return invalid("URL", "port %q is not 1 to 65535", p)
+		}
 	}
 	if r.allowPrivate {
 		return nil

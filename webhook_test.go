@@ -50,6 +50,8 @@ func TestNormalizeRejects(t *testing.T) {
 		{"no host", with(func(p *EndpointParams) { p.URL = "https:///path" }), "URL"},
 		{"user info", with(func(p *EndpointParams) { p.URL = "https://u:p@example.com" }), "URL"},
 		{"too long", with(func(p *EndpointParams) { p.URL = "https://example.com/" + strings.Repeat("a", MaxURLLen) }), "URL"},
+		{"port out of range", with(func(p *EndpointParams) { p.URL = "https://example.com:99999/" }), "URL"},
+		{"port zero", with(func(p *EndpointParams) { p.URL = "https://example.com:0/" }), "URL"},
 		{"loopback literal", with(func(p *EndpointParams) { p.URL = "http://127.0.0.1:8080/" }), "URL"},
 		{"localhost", with(func(p *EndpointParams) { p.URL = "http://localhost/" }), "URL"},
 		{"metadata address", with(func(p *EndpointParams) { p.URL = "http://169.254.169.254/latest" }), "URL"},
