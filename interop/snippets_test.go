@@ -13,7 +13,8 @@ import (
 	webhook "github.com/outhook/webhook"
 )
 
-// snippetDir holds the receiver snippets that docs/verifying.md shows.
+// snippetDir holds the receiver snippets that the README's "Verifying
+// webhooks" section shows.
 var snippetDir = filepath.Join("..", "docs", "snippets")
 
 // scheme is one signature scheme as the tests deliver it, with the
@@ -146,10 +147,10 @@ func TestSnippets(t *testing.T) {
 	}
 }
 
-// TestSnippetsInDocs: docs/verifying.md shows every snippet exactly as
+// TestSnippetsInDocs: README.md shows every snippet exactly as
 // tested (the part between the snippet:start and snippet:end markers).
 func TestSnippetsInDocs(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "verifying.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestSnippetsInDocs(t *testing.T) {
 			}
 			part := snippet(t, file, string(src))
 			if !strings.Contains(string(doc), part) {
-				t.Errorf("docs/verifying.md does not show %s as tested:\n%s", file, part)
+				t.Errorf("README.md does not show %s as tested:\n%s", file, part)
 			}
 		}
 	}
