@@ -347,11 +347,19 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 		ep       *webhook.Endpoint
 		disabled bool
 	)
+	var lost bool
 	err := s.inTx(ctx, func(tx querier) error {
 		var err error
 		ep, disabled, err = s.complete(ctx, tx, c)
+		if errors.Is(err, errEndedByDisable) {
+			lost = true
+			return nil // commit the delivery's end
+		}
 		return err
 	})
+	if err == nil && lost {
+		err = webhook.ErrLeaseLost
+	}
 	if err != nil {
 		if errors.Is(err, webhook.ErrLeaseLost) {
 			return nil, false, err
@@ -381,6 +389,18 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if wasDisabled != 0 {
+		// A Claim that read the endpoint just before a concurrent disable
+		// committed handed this delivery out after the disable had ended the
+		// endpoint's pending deliveries. End it the way the disable would
+		// have, and count nothing: the lease did not hold.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL,
+			updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			webhook.ReasonEndpointDisabled, now, c.DeliveryID, c.Token); err != nil {
+			return nil, false, err
+		}
+		return nil, false, errEndedByDisable
 	}
 
 	a := webhook.Attempt{}
@@ -445,7 +465,7 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	if err != nil {
 		return nil, false, err
 	}
-	if c.Outcome != webhook.OutcomeFail || wasDisabled != 0 {
+	if c.Outcome != webhook.OutcomeFail {
 		return ep, false, nil
 	}
 	why := c.DisableReason
@@ -464,6 +484,9 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	}
 	return ep, true, nil
 }
+
+// errEndedByDisable tells Complete to commit and report ErrLeaseLost.
+var errEndedByDisable = errors.New("sqlstore: delivery ended by a disable")
 
 // clean makes s storable as text in every database (valid UTF-8, no NUL,
 // which PostgreSQL rejects) and cuts it to at most max bytes at a rune
