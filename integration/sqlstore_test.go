@@ -411,3 +411,38 @@ func TestClaimConcurrentPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestCompleteAfterDisableRace: a Claim that read the endpoint just before
+// a concurrent disable committed can hold a delivery the disable did not
+// end. Its Complete must not count a failure past the threshold. The race
+// is set up by hand: claim, disable, then put the delivery back to pending
+// as the racing Claim would have left it.
+func TestCompleteAfterDisableRace(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			sd := newSeed(t, b, nil)
+			d := sd.enqueue(sd.ep, t0)
+			cs, err := sd.s.Claim(ctx, webhook.ClaimParams{Now: t0, Lease: time.Minute, Limit: 1})
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("Claim = %v, %v", cs, err)
+			}
+			if err := sd.s.DisableEndpoint(ctx, sd.ep.ID, "by hand", t0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending' WHERE id = ?`), d.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = sd.s.Complete(ctx, webhook.Completion{DeliveryID: d.ID, Token: cs[0].Token, Outcome: webhook.OutcomeFail,
+				Now: t0.Add(time.Second), DisableAfter: 1, Attempt: &webhook.Attempt{Number: 1, StartedAt: t0, Error: "HTTP 500"}})
+			if !errors.Is(err, webhook.ErrLeaseLost) {
+				t.Fatalf("Complete = %v, want ErrLeaseLost", err)
+			}
+			ep, _ := sd.s.GetEndpoint(ctx, sd.ep.ID)
+			got, _ := sd.s.GetDelivery(ctx, d.ID)
+			if ep.ConsecutiveFailures != 0 || ep.DisabledReason != "by hand" || got.State != webhook.StateFailed || got.LastError != webhook.ReasonEndpointDisabled {
+				t.Fatalf("endpoint %d failures, reason %q; delivery %s %q", ep.ConsecutiveFailures, ep.DisabledReason, got.State, got.LastError)
+			}
+		})
+	}
+}
