@@ -430,7 +430,8 @@ func TestCompleteAfterDisableRace(t *testing.T) {
 			if err := sd.s.DisableEndpoint(ctx, sd.ep.ID, "by hand", t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending' WHERE id = ?`), d.ID); err != nil {
+			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', lease_token = ? WHERE id = ?`),
+				cs[0].Token, d.ID); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err = sd.s.Complete(ctx, webhook.Completion{DeliveryID: d.ID, Token: cs[0].Token, Outcome: webhook.OutcomeFail,
