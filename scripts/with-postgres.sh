@@ -66,15 +66,16 @@ if [ -z "$PGBIN" ]; then
 	exec "$@"
 fi
 
-# As root, run the server as postgres.
-as_server=()
-if [ "$(id -u)" -eq 0 ]; then
-	if command -v runuser >/dev/null 2>&1; then
-		as_server=(runuser -u postgres --)
+# As root, run the server's programs as postgres (PostgreSQL refuses root).
+as_server() {
+	if [ "$(id -u)" -ne 0 ]; then
+		"$@"
+	elif command -v runuser >/dev/null 2>&1; then
+		runuser -u postgres -- "$@"
 	else
-		as_server=(su postgres -s /bin/sh -c '"$0" "$@"')
+		su postgres -s /bin/sh -c '"$0" "$@"' "$@"
 	fi
-fi
+}
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/outhook-pg.XXXXXX")"
 if [ "$(id -u)" -eq 0 ]; then
@@ -82,13 +83,13 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 cleanup() {
-	"${as_server[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+	as_server "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 	rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"${as_server[@]}" "$PGBIN/initdb" -D "$dir/data" -U outhook -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
+as_server "$PGBIN/initdb" -D "$dir/data" -U outhook -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
 	cat "$dir/initdb.log" >&2
 	exit 1
 }
@@ -100,7 +101,7 @@ for _ in $(seq 1 20); do
 	if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		continue
 	fi
-	if "${as_server[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+	if as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
 		start >/dev/null; then
 		started=1
@@ -113,7 +114,7 @@ if [ -z "$started" ]; then
 	exit 1
 fi
 
-"${as_server[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U outhook outhook_test
+as_server "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U outhook outhook_test
 export OUTHOOK_TEST_POSTGRES_URL="postgres://outhook@127.0.0.1:$port/outhook_test?sslmode=disable"
 echo "with-postgres: PostgreSQL $("$PGBIN/pg_ctl" --version | awk '{print $3}') at $OUTHOOK_TEST_POSTGRES_URL" >&2
 
