@@ -77,47 +77,75 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.dialect == SQLite {
+		return s.migrateSQLite(ctx, ms)
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	defer conn.Close()
 
-	if s.dialect == Postgres {
-		key := s.lockKey()
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
-			return fmt.Errorf("sqlstore: migrate: advisory lock: %w", err)
+	key := s.lockKey()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		return fmt.Errorf("sqlstore: migrate: advisory lock: %w", err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			// Never hand a connection holding the lock back to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
-		defer func() {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
-				// Never hand a connection holding the lock back to the pool.
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			}
-		}()
-		todo, err := s.pending(ctx, conn, ms)
+	}()
+	todo, err := s.pending(ctx, conn, ms)
+	if err != nil {
+		return err
+	}
+	for _, m := range todo {
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		if err := s.apply(ctx, tx, m); err != nil {
+			_ = tx.Rollback()
 			return err
 		}
-		for _, m := range todo {
-			tx, err := conn.BeginTx(ctx, nil)
-			if err != nil {
-				return fmt.Errorf("sqlstore: migrate: %w", err)
-			}
-			if err := s.apply(ctx, tx, m); err != nil {
-				_ = tx.Rollback()
-				return err
-			}
-			if err := tx.Commit(); err != nil {
-				return fmt.Errorf("sqlstore: migrate %s: commit: %w", m.name, err)
-			}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: commit: %w", m.name, err)
 		}
-		return nil
 	}
+	return nil
+}
 
-	// SQLite: one transaction holding the write lock for the whole run;
-	// DDL is transactional there too.
+// migrateSQLite applies ms in one transaction holding the write lock for
+// the whole run (DDL is transactional in SQLite too). Processes opening a
+// new database file at the same moment can get SQLITE_BUSY before any
+// busy timeout applies (switching the file to WAL takes an exclusive lock
+// without waiting), so a busy start is retried for up to a minute.
+func (s *Store) migrateSQLite(ctx context.Context, ms []migration) error {
+	deadline := time.Now().Add(time.Minute)
+	wait := 10 * time.Millisecond
+	for {
+		err := s.migrateSQLiteOnce(ctx, ms)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+func (s *Store) migrateSQLiteOnce(ctx context.Context, ms []migration) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlstore: migrate: begin immediate: %w", err)
 	}
@@ -139,6 +167,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked", as the
+// drivers word it (sqlstore sees no driver types).
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 func (s *Store) apply(ctx context.Context, tx querier, m migration) error {
