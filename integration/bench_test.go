@@ -61,13 +61,45 @@ func benchStore(b *testing.B, driverName string) (*sqlstore.Store, *webhook.Endp
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	b.Cleanup(func() { db.Close() })
-	s := newStore(b, db, sqlstore.SQLite, nil)
+	return benchEndpoint(b, newStore(b, db, sqlstore.SQLite, nil))
+}
+
+func benchEndpoint(b *testing.B, s *sqlstore.Store) (*sqlstore.Store, *webhook.Endpoint) {
 	ep := &webhook.Endpoint{ID: "ep", TenantID: "t", URL: "https://example.com", Method: "POST",
 		ContentType: webhook.ContentTypeJSON, CreatedAt: t0, UpdatedAt: t0}
 	if err := s.CreateEndpoint(context.Background(), ep, webhook.Secret{Value: "whsec_eA==", CreatedAt: t0}, 0); err != nil {
 		b.Fatal(err)
 	}
 	return s, ep
+}
+
+// BenchmarkPostgres is the same op on PostgreSQL (pgx), for comparison:
+//
+//	scripts/with-postgres.sh sh -c 'cd integration && go test -run "^$" -bench Postgres -benchtime 2000x .'
+func BenchmarkPostgres(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		db, _ := openPG(b)
+		s, ep := benchEndpoint(b, newStore(b, db, sqlstore.Postgres, nil))
+		var n atomic.Int64
+		b.ResetTimer()
+		cpu := cpuTime()
+		for i := 0; i < b.N; i++ {
+			benchOp(b, s, ep, n.Add(1))
+		}
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "client-cpu-ns/op")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		db, _ := openPG(b)
+		s, ep := benchEndpoint(b, newStore(b, db, sqlstore.Postgres, nil))
+		var n atomic.Int64
+		b.SetParallelism(4)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchOp(b, s, ep, n.Add(1))
+			}
+		})
+	})
 }
 
 var benchBody = []byte(`{"id":"evt","type":"post.created","timestamp":"2031-01-02T03:04:05Z","data":{"title":"Hello","votes":42}}`)
