@@ -87,7 +87,9 @@ func TestClaimPlan(t *testing.T) {
 	for _, q := range []string{`LOAD 'auto_explain'`, `SET auto_explain.log_min_duration = 0`,
 		`SET auto_explain.log_analyze = on`, `SET auto_explain.log_buffers = on`, `SET client_min_messages = log`} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+			// auto_explain needs a superuser (the throwaway server's user is
+			// one) and the contrib module, which a server of one's own may lack.
+			t.Skipf("%s: %v: cannot capture plans on this server", q, err)
 		}
 	}
 	// Noon of the first day: about half the pending rows are due.
