@@ -81,7 +81,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Lease is how long a claimed delivery stays invisible to other workers;
 	// after a crash it is retried once the lease expires. Must exceed
-	// RequestTimeout. Defaults to LeaseDefault (2 min).
+	// RequestTimeout. Instances sharing a database judge leases by their
+	// own clocks, so keep those in sync (NTP). Defaults to LeaseDefault
+	// (2 min).
 	Lease time.Duration
 	// MaxPayloadBytes caps the marshalled envelope. Defaults to
 	// MaxPayloadBytesDefault (256 KiB).

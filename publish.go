@@ -23,7 +23,8 @@ const MaxEventIDLen = 255
 // the first call's CreatedAt. If that ID belongs to an event of another
 // tenant or type, Publish returns an error wrapping ErrDuplicateEvent. Event
 // IDs are global across tenants: prefix your own with the tenant if they
-// may collide. Invalid input
+// may collide. A Store with retention (sqlstore) forgets an event when it
+// prunes it; the same ID published after that is a new event. Invalid input
 // returns a *ValidationError, ErrUnknownEventType or ErrPayloadTooLarge,
 // and nothing is stored.
 func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
@@ -34,7 +35,8 @@ func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
 // transactional outbox): the event and its deliveries are written with tx,
 // invisible until it commits and gone if it rolls back. The Store must
 // implement TxEnqueuer (sqlstore does); otherwise it returns
-// ErrNotSupported. Endpoints are read outside tx.
+// ErrNotSupported. Endpoints are read outside tx, on another connection:
+// a pool limited to one connection (SetMaxOpenConns(1)) would deadlock.
 func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event, error) {
 	txs, ok := d.store.(TxEnqueuer)
 	if !ok {

@@ -111,8 +111,8 @@ type Store interface {
 	//
 	// It returns the endpoint as it is afterwards and whether this call
 	// disabled it. If the delivery was claimed again under another token,
-	// ended, or deleted since c.Token's claim, it records nothing and
-	// returns ErrLeaseLost. A completion that arrives after its lease
+	// ended (also by its endpoint being disabled meanwhile), or deleted
+	// since c.Token's claim, it records nothing and returns ErrLeaseLost. A completion that arrives after its lease
 	// expired but before anyone else claimed the delivery still counts.
 	Complete(ctx context.Context, c Completion) (ep *Endpoint, disabled bool, err error)
 
