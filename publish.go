@@ -28,7 +28,7 @@ const MaxEventIDLen = 255
 // returns a *ValidationError, ErrUnknownEventType or ErrPayloadTooLarge,
 // and nothing is stored.
 func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
-	return d.publish(ctx, ev, d.store.Enqueue)
+	return d.publish(ctx, ev, d.store.Enqueue, true)
 }
 
 // PublishTx is Publish inside the application's own transaction (the
@@ -45,14 +45,18 @@ func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event
 	if tx == nil {
 		return Event{}, invalid("tx", "is nil")
 	}
+	// No wake-up here: nothing is visible before tx commits. The Store's
+	// Notifier (NOTIFY at commit) or the next poll starts the delivery.
 	return d.publish(ctx, ev, func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
 		return txs.EnqueueTx(ctx, tx, se, ds)
-	})
+	}, false)
 }
 
 type enqueueFunc func(context.Context, *StoredEvent, []*Delivery) error
 
-func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc) (Event, error) {
+// publish validates, fans out and enqueues ev; wake says whether the
+// deliveries are visible at once, so workers should look for them now.
+func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc, wake bool) (Event, error) {
 	stored, err := d.prepare(&ev)
 	if err != nil {
 		return Event{}, err
@@ -85,7 +89,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc)
 	case err != nil:
 		return Event{}, fmt.Errorf("webhook: publish: %w", err)
 	}
-	if len(deliveries) > 0 {
+	if wake && len(deliveries) > 0 {
 		d.wake()
 	}
 	return ev, nil
