@@ -98,6 +98,24 @@ type Endpoint struct {
 	UpdatedAt time.Time // last configuration change
 }
 
+// RedactedURL returns URL for display in a list or dashboard: the path
+// kept, any query replaced by "REDACTED" (a Sleekplan-style ?key= secret
+// stays hidden), user info dropped: "https://example.com/hook?REDACTED".
+// Endpoint.URL itself holds the URL exactly as given, since deliveries go
+// there; logs show even less (scheme and host only).
+func (e *Endpoint) RedactedURL() string {
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	u.User = nil
+	u.Fragment = ""
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "REDACTED", false
+	}
+	return u.String()
+}
+
 // Clone returns a deep copy, so callers may change it without touching
 // what a Store holds.
 func (e *Endpoint) Clone() *Endpoint {

@@ -99,6 +99,18 @@ func TestRedactURL(t *testing.T) {
 	}
 }
 
+func TestEndpointRedactedURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://example.com/hook?key=s3cret", "https://example.com/hook?REDACTED"},
+		{"https://example.com/hook?sk_live_TOPSECRET", "https://example.com/hook?REDACTED"},
+		{"https://u:pw@example.com/a/b", "https://example.com/a/b"},
+		{"https://example.com", "https://example.com"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, (&Endpoint{URL: tt.in}).RedactedURL(), tt.in)
+	}
+}
+
 func FuzzNormalizeURL(f *testing.F) {
 	f.Add("https://example.com/hook?key=abc")
 	f.Add("http://[::1]:80/")
@@ -115,6 +127,9 @@ func FuzzNormalizeURL(f *testing.F) {
 			t.Fatalf("URL changed: %q -> %q", raw, ep.URL)
 		}
 		u, _ := url.Parse(raw)
+		if shown, err := url.Parse(ep.RedactedURL()); err != nil || (u.RawQuery != "" && shown.RawQuery != "REDACTED") {
+			t.Fatalf("RedactedURL of %q = %q", raw, ep.RedactedURL())
+		}
 		red, origin := redactURL(raw), u.Scheme+"://"+u.Host
 		if red != origin && red != origin+"/…" {
 			t.Fatalf("redactURL(%q) = %q shows more than %q", raw, red, origin)
