@@ -71,6 +71,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		inFlight: make(map[string]int),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		cancel:   func() {}, // replaced by Start
 	}, nil
 }
 
@@ -130,14 +131,16 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	if prev == stateRunning {
+	switch prev {
+	case stateNew: // never started: nothing runs, nothing to wait for
+		close(d.done)
+		d.mu.Unlock()
+		return nil
+	case stateRunning:
 		close(d.stop)
 		d.stopBg()
 	}
 	d.mu.Unlock()
-	if prev == stateNew {
-		return nil
-	}
 	select {
 	case <-d.done:
 		d.cancel()

@@ -817,6 +817,15 @@ func TestShutdownStopsClaiming(t *testing.T) {
 	assert.Len(t, ds, 20, "the backlog stays queued for the next start")
 }
 
+func TestShutdownWithoutStart(t *testing.T) {
+	d, err := webhook.NewDispatcher(memstore.New(), nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, d.Shutdown(ctx))
+	require.NoError(t, d.Shutdown(ctx), "a second Shutdown returns too")
+	assert.ErrorIs(t, d.Start(ctx), webhook.ErrStopped)
+}
+
 func TestConcurrentShutdownsAllWait(t *testing.T) {
 	release := make(chan struct{})
 	d, _, rc := unstarted(t, webhook.Config{}, func(w http.ResponseWriter, _ int) { <-release })
