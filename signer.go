@@ -31,12 +31,14 @@ type Message struct {
 // Signer adds signature headers to an outgoing delivery. Implementations
 // must be safe for concurrent use.
 type Signer interface {
+	// Sign sets the signature headers of one attempt on h.
 	Sign(h http.Header, m Message) error
 }
 
 // SecretValidator is an optional Signer ability, found by type assertion:
 // it rejects custom secrets the signer cannot use.
 type SecretValidator interface {
+	// ValidateSecret returns a *ValidationError if secret cannot sign.
 	ValidateSecret(secret string) error
 }
 
@@ -65,6 +67,7 @@ const (
 // names the headers Sign sets besides webhook-id, so an endpoint's extra
 // Headers cannot override them.
 type HeaderLister interface {
+	// SignatureHeaders lists the header names Sign sets.
 	SignatureHeaders() []string
 }
 

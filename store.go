@@ -231,6 +231,7 @@ type RequeueParams struct {
 // outbox). Dispatcher.PublishTx uses it. What EnqueueTx writes is invisible
 // until tx commits and gone if it rolls back.
 type TxEnqueuer interface {
+	// EnqueueTx is Enqueue inside tx.
 	EnqueueTx(ctx context.Context, tx *sql.Tx, ev *StoredEvent, deliveries []*Delivery) error
 }
 
@@ -241,6 +242,7 @@ type TxEnqueuer interface {
 // such write until ctx is done, then returns; the dispatcher runs it in its
 // own goroutine from Start to Shutdown and restarts it after an error.
 type Notifier interface {
+	// Listen calls wake for writes made elsewhere until ctx is done.
 	Listen(ctx context.Context, wake func()) error
 }
 
@@ -249,5 +251,6 @@ type Notifier interface {
 // Config.MaintenanceInterval (pruning old deliveries, say). Errors are
 // logged and the next call comes at the next interval.
 type Maintainer interface {
+	// Maintain does one round of housekeeping.
 	Maintain(ctx context.Context, now time.Time) error
 }

@@ -15,6 +15,7 @@ import (
 // address guard, which would check the proxy's address, not the
 // endpoint's.)
 type Doer interface {
+	// Do sends the request and returns the response, as http.Client.Do.
 	Do(*http.Request) (*http.Response, error)
 }
 
