@@ -63,6 +63,7 @@ const (
 // A Verifier checks a delivery's headers against its raw body. A nil error
 // means the body is authentic and, for timestamped schemes, fresh.
 type Verifier interface {
+	// Verify checks h against the raw body; nil means authentic.
 	Verify(h http.Header, body []byte) error
 }
 
