@@ -85,7 +85,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	}
 	switch err := enqueue(ctx, stored, deliveries); {
 	case errors.Is(err, ErrDuplicateEvent):
-		return d.duplicate(ctx, ev)
+		return d.duplicate(ctx, ev, err)
 	case err != nil:
 		return Event{}, fmt.Errorf("webhook: publish: %w", err)
 	}
@@ -98,10 +98,16 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 // duplicate answers a Publish whose event ID exists: the same event again
 // is a safe retry and returns the stored event; another tenant's or type's
 // event under that ID is a collision the caller must hear about.
-func (d *Dispatcher) duplicate(ctx context.Context, ev Event) (Event, error) {
-	prev, err := d.store.GetEvent(ctx, ev.ID)
-	if err != nil {
-		return Event{}, fmt.Errorf("webhook: publish: reading the event already stored under %q: %w", ev.ID, err)
+func (d *Dispatcher) duplicate(ctx context.Context, ev Event, dupErr error) (Event, error) {
+	var dup *DuplicateEventError
+	prev := (*StoredEvent)(nil)
+	if errors.As(dupErr, &dup) && dup.Existing != nil {
+		prev = dup.Existing
+	} else {
+		var err error
+		if prev, err = d.store.GetEvent(ctx, ev.ID); err != nil {
+			return Event{}, fmt.Errorf("webhook: publish: reading the event already stored under %q: %w", ev.ID, err)
+		}
 	}
 	if prev.TenantID != ev.TenantID || prev.Type != ev.Type {
 		return Event{}, fmt.Errorf("%w: %q is already the ID of a %s event of tenant %q; use another ID", ErrDuplicateEvent, ev.ID, prev.Type, prev.TenantID)

@@ -38,6 +38,22 @@ var (
 	ErrStopped = errors.New("webhook: dispatcher stopped")
 )
 
+// DuplicateEventError is how a Store may report ErrDuplicateEvent together
+// with the event already stored under that ID. Inside an application's
+// transaction (TxEnqueuer) it is the only way: the dispatcher cannot read
+// back a row that transaction has not committed.
+type DuplicateEventError struct {
+	Existing *StoredEvent // ID, Type, TenantID and CreatedAt at least
+}
+
+// Error names the ID.
+func (e *DuplicateEventError) Error() string {
+	return ErrDuplicateEvent.Error() + ": " + e.Existing.ID
+}
+
+// Unwrap returns ErrDuplicateEvent.
+func (e *DuplicateEventError) Unwrap() error { return ErrDuplicateEvent }
+
 // Store is where the library keeps endpoints, events, deliveries and
 // attempts. Implementations must be safe for concurrent use by many
 // goroutines and, for shared databases, many processes. Every method that
@@ -85,7 +101,7 @@ type Store interface {
 
 	// Enqueue stores the event and its deliveries (zero or more) in one
 	// atomic step. If an event with the same ID exists it writes nothing and
-	// returns ErrDuplicateEvent. Deliveries arrive pending, with their ID,
+	// returns ErrDuplicateEvent, preferably as a *DuplicateEventError. Deliveries arrive pending, with their ID,
 	// NextAttemptAt and timestamps set. A delivery whose endpoint was
 	// disabled or deleted meanwhile may be stored already failed with
 	// ReasonEndpointDisabled, or left for Claim to end.
