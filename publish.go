@@ -100,7 +100,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 // event under that ID is a collision the caller must hear about.
 func (d *Dispatcher) duplicate(ctx context.Context, ev Event, dupErr error) (Event, error) {
 	var dup *DuplicateEventError
-	prev := (*StoredEvent)(nil)
+	var prev *StoredEvent
 	if errors.As(dupErr, &dup) && dup.Existing != nil {
 		prev = dup.Existing
 	} else {
