@@ -25,6 +25,15 @@ type EncryptionKey struct {
 // encrypted while no key is configured.
 var ErrUnknownKey = errors.New("sqlstore: secret encrypted with a key that is not configured")
 
+// unreadableSecretError marks a stored secret that does not decrypt with
+// the configured keys (unknown key ID, corrupt ciphertext): a fault of one
+// endpoint's data, which Claim handles per endpoint, unlike a database
+// error.
+type unreadableSecretError struct{ err error }
+
+func (e *unreadableSecretError) Error() string { return e.err.Error() }
+func (e *unreadableSecretError) Unwrap() error { return e.err }
+
 // keyring holds the configured keys; the first one encrypts.
 type keyring struct {
 	current string

@@ -52,9 +52,11 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 // EnqueueTx implements webhook.TxEnqueuer: the event and its deliveries
 // are written inside tx, the application's own transaction, so they exist
 // only if tx commits. On PostgreSQL a NOTIFY is queued in tx too and
-// reaches listening dispatchers at commit. A duplicate event ID returns
-// webhook.ErrDuplicateEvent without spoiling tx (the insert is ON CONFLICT
-// DO NOTHING). tx must belong to the Store's database.
+// reaches listening dispatchers at commit. A duplicate event ID returns a
+// *webhook.DuplicateEventError holding the event as tx sees it (so an
+// event this same tx enqueued before counts), without spoiling tx (the
+// insert is ON CONFLICT DO NOTHING). tx must belong to the Store's
+// database.
 func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
 	if tx == nil {
 		return fmt.Errorf("sqlstore: enqueue: tx is nil")
@@ -82,7 +84,7 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return webhook.ErrDuplicateEvent
+		return s.duplicate(ctx, tx, ev.ID)
 	}
 	for start := 0; start < len(deliveries); start += deliveryChunk {
 		chunk := deliveries[start:min(start+deliveryChunk, len(deliveries))]
@@ -113,6 +115,30 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 	return nil
 }
 
+// duplicate reads the event already stored under id through tx, the
+// transaction whose insert conflicted, and returns it in a
+// *webhook.DuplicateEventError: inside an application's transaction that
+// is the only way the dispatcher can learn of an event the transaction
+// wrote itself and has not committed. If the row cannot be read (a
+// snapshot that predates it), plain ErrDuplicateEvent is returned and the
+// caller reads the event its own way.
+func (s *Store) duplicate(ctx context.Context, tx querier, id string) error {
+	var (
+		ev      webhook.StoredEvent
+		created int64
+	)
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id, type, tenant_id, created_at FROM {p}events WHERE id = ?`), id).
+		Scan(&ev.ID, &ev.Type, &ev.TenantID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhook.ErrDuplicateEvent
+	}
+	if err != nil {
+		return err
+	}
+	ev.CreatedAt = time.Unix(0, created).UTC()
+	return &webhook.DuplicateEventError{Existing: &ev}
+}
+
 // signal tells Listen, in this and other processes, that deliveries were
 // written: a NOTIFY on PostgreSQL (sent at commit, dropped on rollback,
 // folded into one per transaction), the change counter on SQLite.
@@ -135,6 +161,11 @@ const claimRounds = 8
 // waiting for each other; the chosen rows get a lease token and a due time
 // at the lease's end, which is when another Claim may take them again if
 // no Complete came. On SQLite the transaction holds the write lock.
+//
+// The deliveries of an endpoint whose secret does not decrypt are left
+// out of the result rather than failing the call: they keep the lease's
+// due time (so come up again when it ends), their LastError says why, and
+// Options.Logger hears of it.
 func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
 	if p.Limit <= 0 {
 		return nil, nil
@@ -246,7 +277,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 	if len(picked) == 0 {
 		return nil, nil
 	}
-	return s.loadClaims(ctx, tx, picked, token, p.Now)
+	return s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
 }
 
 // updateIn runs query with "%s" replaced by placeholders for ids, args
@@ -261,8 +292,8 @@ func (s *Store) updateIn(ctx context.Context, tx querier, query string, args []a
 }
 
 // loadClaims reads what workers need for the leased deliveries ids, in
-// their order.
-func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token string, now time.Time) ([]*webhook.Claim, error) {
+// their order. retryAt is when their lease ends.
+func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token string, now, retryAt time.Time) ([]*webhook.Claim, error) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -307,10 +338,22 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 
 	endpoints := map[string]*webhook.Endpoint{}
 	secrets := map[string][]webhook.Secret{}
+	// An endpoint whose secret does not decrypt (a key this instance does
+	// not hold yet during a rolling key rotation, a corrupt row) must not
+	// stop the Claim of every other endpoint's deliveries: its deliveries
+	// are left out and stay leased until the lease ends (their due time
+	// already is now+lease), then come up again.
+	unreadable := map[string]error{}
+	var unreadableOrder []string
+	held := map[string][]string{}
 	claims := make([]*webhook.Claim, 0, len(ids))
 	for _, id := range ids {
 		d := byID[id]
 		if d == nil {
+			continue
+		}
+		if _, ok := unreadable[d.EndpointID]; ok {
+			held[d.EndpointID] = append(held[d.EndpointID], d.ID)
 			continue
 		}
 		if _, ok := endpoints[d.EndpointID]; !ok {
@@ -318,11 +361,18 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 			if err != nil {
 				return nil, err
 			}
-			endpoints[d.EndpointID] = ep
 			sec, err := s.activeSecrets(ctx, tx, d.EndpointID, now)
+			var bad *unreadableSecretError
+			if errors.As(err, &bad) {
+				unreadable[d.EndpointID] = err
+				unreadableOrder = append(unreadableOrder, d.EndpointID)
+				held[d.EndpointID] = append(held[d.EndpointID], d.ID)
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
+			endpoints[d.EndpointID] = ep
 			secrets[d.EndpointID] = sec
 		}
 		claims = append(claims, &webhook.Claim{
@@ -332,6 +382,18 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 			Body:     bodies[d.EventID],
 			Token:    token + d.ID,
 		})
+	}
+	for _, ep := range unreadableOrder {
+		err := unreadable[ep]
+		// Drop the lease token (no worker holds these rows) and say why
+		// in last_error, which ListDeliveries shows; due_at stays at the
+		// lease's end.
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = NULL, last_error = ? WHERE id IN (%s)`,
+			[]any{clean("signing secret unreadable, delivery delayed: "+err.Error(), 1024)}, held[ep]); err != nil {
+			return nil, err
+		}
+		s.opts.Logger.ErrorContext(ctx, "sqlstore: claim left out deliveries whose endpoint secret does not decrypt; they are due again when the lease ends",
+			"endpoint", ep, "deliveries", len(held[ep]), "retry_at", retryAt, "err", err)
 	}
 	return claims, nil
 }

@@ -197,6 +197,22 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		if err := mustAffect(res, "delete endpoint"); err != nil {
 			return err
 		}
+		if s.dialect == Postgres {
+			// Lock the deliveries before touching their attempts, the order
+			// Prune takes them in (deliveries, then attempts); the other
+			// order deadlocks with a Prune batch holding one of these rows.
+			// A row Prune deletes meanwhile is simply not returned.
+			rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM {p}deliveries WHERE endpoint_id = ? ORDER BY id FOR UPDATE`), id)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
 		for _, stmt := range []string{
 			`DELETE FROM {p}attempts WHERE delivery_id IN (SELECT id FROM {p}deliveries WHERE endpoint_id = ?)`,
 			`DELETE FROM {p}deliveries WHERE endpoint_id = ?`,
@@ -322,7 +338,7 @@ func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string
 		}
 		plain, err := s.keys.open(endpointID, value, keyID)
 		if err != nil {
-			return nil, err
+			return nil, &unreadableSecretError{err}
 		}
 		out = append(out, webhook.Secret{Value: plain, CreatedAt: time.Unix(0, created).UTC(), ExpiresAt: fromNanos(expires)})
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,8 +59,10 @@ type Options struct {
 	// EncryptionKeys, when set, encrypt endpoint secrets at rest with
 	// AES-256-GCM. The first key encrypts new secrets; every key decrypts
 	// the secrets that name it. To rotate, put a new key first and keep the
-	// old ones until ReencryptSecrets has run. Defaults to none: secrets
-	// are stored as they are.
+	// old ones until ReencryptSecrets has run. With several processes on
+	// one database, first add the new key after the current one
+	// everywhere, and only then put it first (docs/sqlstore.md has the
+	// steps). Defaults to none: secrets are stored as they are.
 	EncryptionKeys []EncryptionKey
 
 	// Retention is how long ended (succeeded or failed) deliveries, their
@@ -94,6 +97,14 @@ type Options struct {
 	// PollInterval is how often Listen reads the change counter on
 	// SQLite. Defaults to PollIntervalDefault.
 	PollInterval time.Duration
+
+	// Logger receives what the Store handles without failing the call,
+	// so cannot return as an error: Claim leaving out the deliveries of
+	// an endpoint whose secret does not decrypt with EncryptionKeys
+	// (logged at Error level with the endpoint ID; the deliveries are due
+	// again when the lease ends, and their LastError says why). Defaults
+	// to slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a webhook.Store in PostgreSQL or SQLite. It also implements the
@@ -149,6 +160,9 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = PollIntervalDefault
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	keys, err := newKeyring(o.EncryptionKeys)
 	if err != nil {
