@@ -354,3 +354,112 @@ func TestClaimSkipsUnreadableSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestRequeueWaitsForDisable: Requeue locks the endpoint's row before it
+// reads the disabled flag, so a DisableEndpoint in progress is waited for
+// and no delivery of the now disabled endpoint is queued (PostgreSQL only:
+// SQLite transactions never interleave). The disable is done by hand, as
+// DisableEndpoint does it, to hold it open while Requeue starts.
+func TestRequeueWaitsForDisable(t *testing.T) {
+	b := backends()[0]
+	for _, byDelivery := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byDelivery=%v", byDelivery), func(t *testing.T) {
+			ctx := context.Background()
+			sd := newSeed(t, b, nil)
+			d := sd.enqueue(sd.ep, t0)
+			sd.finish(d, t0, webhook.OutcomeFail, "no")
+			tx, err := sd.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			var disabled int
+			if err := tx.QueryRow(`SELECT disabled FROM outhook_endpoints WHERE id = $1 FOR UPDATE`, sd.ep.ID).Scan(&disabled); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				p := webhook.RequeueParams{EndpointID: sd.ep.ID, Now: t0.Add(time.Hour)}
+				if byDelivery {
+					p = webhook.RequeueParams{DeliveryID: d.ID, Now: t0.Add(time.Hour)}
+				}
+				n, err := sd.s.Requeue(ctx, p)
+				done <- result{n, err}
+			}()
+			time.Sleep(300 * time.Millisecond) // Requeue has started
+			if _, err := tx.Exec(`UPDATE outhook_endpoints SET disabled = 1, disabled_reason = 'by hand', disabled_at = $1 WHERE id = $2`,
+				t0.UnixNano(), sd.ep.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(`UPDATE outhook_deliveries SET state = 'failed', last_error = $1 WHERE endpoint_id = $2 AND state = 'pending'`,
+				webhook.ReasonEndpointDisabled, sd.ep.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil || r.n != 0 {
+				t.Fatalf("Requeue racing a disable: %d queued, %v; want 0, nil", r.n, r.err)
+			}
+			got, err := sd.s.GetDelivery(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != webhook.StateFailed {
+				t.Fatalf("delivery of the disabled endpoint is %s, want failed", got.State)
+			}
+		})
+	}
+}
+
+// TestTimeBoundsOutsideNanosecondRange: bounds a caller passes beyond
+// what int64 nanoseconds hold (before 1677, after 2262) are clamped, not
+// wrapped around (year 3000 used to become 1830, year 1500 2084).
+func TestTimeBoundsOutsideNanosecondRange(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			sd := newSeed(t, b, nil)
+			d := sd.enqueue(sd.ep, t0)
+			sd.finish(d, t0, webhook.OutcomeFail, "no")
+			early := time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)
+			late := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+			for _, f := range []webhook.DeliveryFilter{
+				{EndpointID: sd.ep.ID, Since: early},
+				{EndpointID: sd.ep.ID, Until: late},
+				{EndpointID: sd.ep.ID, Since: early, Until: late},
+			} {
+				got, _, err := sd.s.ListDeliveries(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 1 || got[0].ID != d.ID {
+					t.Fatalf("ListDeliveries(Since %v, Until %v): %d deliveries, want 1", f.Since, f.Until, len(got))
+				}
+			}
+			for _, f := range []webhook.DeliveryFilter{
+				{EndpointID: sd.ep.ID, Since: late},
+				{EndpointID: sd.ep.ID, Until: early},
+			} {
+				got, _, err := sd.s.ListDeliveries(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 0 {
+					t.Fatalf("ListDeliveries(Since %v, Until %v): %d deliveries, want 0", f.Since, f.Until, len(got))
+				}
+			}
+			if n, err := sd.s.Requeue(ctx, webhook.RequeueParams{EndpointID: sd.ep.ID, Since: late, Now: t0.Add(time.Hour)}); err != nil || n != 0 {
+				t.Fatalf("Requeue since year 3000: %d, %v; want 0", n, err)
+			}
+			if n, err := sd.s.Requeue(ctx, webhook.RequeueParams{EndpointID: sd.ep.ID, Since: early, Now: t0.Add(time.Hour)}); err != nil || n != 1 {
+				t.Fatalf("Requeue since year 1500: %d, %v; want 1", n, err)
+			}
+		})
+	}
+}

@@ -631,10 +631,10 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 		add("state = ?", string(f.State))
 	}
 	if !f.Since.IsZero() {
-		add("created_at >= ?", f.Since.UnixNano())
+		add("created_at >= ?", clampNanos(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("created_at < ?", f.Until.UnixNano())
+		add("created_at < ?", clampNanos(f.Until))
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
@@ -735,7 +735,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 	now := p.Now.UnixNano()
 	since := int64(math.MinInt64)
 	if !p.Since.IsZero() {
-		since = p.Since.UnixNano()
+		since = clampNanos(p.Since)
 	}
 	n := 0
 	err := s.inTx(ctx, func(tx querier) error {
@@ -743,25 +743,37 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 			res sql.Result
 			err error
 		)
+		// The endpoint's row is locked before its disabled flag is read, as
+		// DisableEndpoint does: a disable committing in between would
+		// otherwise find nothing pending to end, and this would then queue
+		// deliveries of a disabled endpoint.
 		if p.DeliveryID != "" {
-			var state string
-			var disabled int
-			err = tx.QueryRowContext(ctx, s.q(`SELECT d.state, COALESCE(e.disabled, 1) FROM {p}deliveries d
-				LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`), p.DeliveryID).Scan(&state, &disabled)
+			var state, endpointID string
+			err = tx.QueryRowContext(ctx, s.q(`SELECT state, endpoint_id FROM {p}deliveries WHERE id = ?`), p.DeliveryID).
+				Scan(&state, &endpointID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return webhook.ErrNotFound
 			}
 			if err != nil {
 				return err
 			}
-			if disabled != 0 || state == string(webhook.StatePending) {
+			var disabled bool
+			disabled, err = s.isDisabled(ctx, tx, endpointID, true)
+			if errors.Is(err, webhook.ErrNotFound) {
+				return nil // the endpoint is gone: nothing to queue for
+			}
+			if err != nil {
+				return err
+			}
+			if disabled || state == string(webhook.StatePending) {
 				return nil
 			}
 			res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
 				due_at = ?, lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND state <> 'pending'`),
 				now, now, now, p.DeliveryID)
 		} else {
-			disabled, err := s.isDisabled(ctx, tx, p.EndpointID, false)
+			var disabled bool
+			disabled, err = s.isDisabled(ctx, tx, p.EndpointID, true)
 			if err != nil || disabled {
 				return err
 			}

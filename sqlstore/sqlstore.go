@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -284,6 +285,25 @@ func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) {
 func nanos(t time.Time) any {
 	if t.IsZero() {
 		return nil
+	}
+	return t.UnixNano()
+}
+
+// The times unix nanoseconds in an int64 can hold (years 1677 to 2262).
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// clampNanos is t.UnixNano() for a bound supplied by a caller, with times
+// outside the int64 range held at its ends instead of wrapping around
+// (time.UnixNano is undefined there: year 3000 would come out as 1830).
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	case t.After(maxNanoTime):
+		return math.MaxInt64
 	}
 	return t.UnixNano()
 }
