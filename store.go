@@ -80,9 +80,17 @@ type Store interface {
 	//
 	// It returns the endpoint as it is afterwards and whether this call
 	// disabled it. If the delivery was claimed again under another token,
-	// ended (also by its endpoint being disabled meanwhile), or deleted
-	// since c.Token's claim, it records nothing and returns ErrLeaseLost. A completion that arrives after its lease
+	// ended, or deleted since c.Token's claim, it records nothing and
+	// returns ErrLeaseLost. A completion that arrives after its lease
 	// expired but before anyone else claimed the delivery still counts.
+	//
+	// The endpoint may be disabled while the attempt is in flight. A
+	// success is then still recorded (the receiver got the event): the
+	// delivery succeeds, even if the disable already ended it with
+	// ReasonEndpointDisabled, the counters reset and LastSuccessAt is set;
+	// the endpoint stays disabled. A failed attempt in that case records
+	// nothing and returns ErrLeaseLost: it does not count against an
+	// endpoint that is already disabled.
 	Complete(ctx context.Context, c Completion) (ep *Endpoint, disabled bool, err error)
 
 	// GetEvent returns a stored event, or ErrNotFound.
@@ -95,7 +103,8 @@ type Store interface {
 	// ListAttempts returns the attempts of a delivery, oldest first.
 	ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error)
 	// Requeue makes ended deliveries pending again, due at p.Now, with
-	// Attempts reset to 0: one delivery (p.DeliveryID) or the failed
+	// Attempts reset to 0 and LastError cleared (their attempts stay in
+	// the log), and any earlier lease void: one delivery (p.DeliveryID) or the failed
 	// deliveries of p.EndpointID created at or after p.Since. It returns how
 	// many it queued. Deliveries of a disabled endpoint are not queued.
 	Requeue(ctx context.Context, p RequeueParams) (int, error)

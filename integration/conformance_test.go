@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"context"
+	"database/sql"
 	"testing"
+	"time"
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
@@ -19,33 +22,60 @@ var (
 // secrets encrypted at rest, the path a careful deployment takes.
 var key = sqlstore.EncryptionKey{ID: "k1", Key: []byte("0123456789abcdef0123456789abcdef")}
 
+// allFeatures is every optional ability sqlstore has.
+const allFeatures = storetest.TxEnqueuer | storetest.Notifier | storetest.Maintainer
+
+// beginTx begins a transaction on a sqlstore's database.
+func beginTx(ctx context.Context, s webhook.Store) (*sql.Tx, error) {
+	return s.(*sqlstore.Store).DB().BeginTx(ctx, nil)
+}
+
 func TestConformancePostgres(t *testing.T) {
 	pgURL(t)
-	storetest.Run(t, func(t *testing.T) webhook.Store {
-		db, _ := openPG(t)
-		return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{EncryptionKeys: []sqlstore.EncryptionKey{key}})
-	})
+	storetest.Suite{
+		NewStore: func(t *testing.T) webhook.Store {
+			db, _ := openPG(t)
+			return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{
+				EncryptionKeys: []sqlstore.EncryptionKey{key}, WaitForNotification: pgxWait,
+			})
+		},
+		Features: allFeatures,
+		Parallel: true,
+		BeginTx:  beginTx,
+	}.Run(t)
 }
 
 // TestConformancePostgresPrefix runs the suite on tables with another
 // prefix in the default schema, with secrets in the clear.
 func TestConformancePostgresPrefix(t *testing.T) {
 	u := pgURL(t)
-	storetest.Run(t, func(t *testing.T) webhook.Store {
-		db := openPGURL(t, u)
-		prefix := randomName("p") + "_"
-		t.Cleanup(func() { dropPrefix(t, db, prefix) })
-		return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{TablePrefix: prefix})
-	})
+	storetest.Suite{
+		NewStore: func(t *testing.T) webhook.Store {
+			db := openPGURL(t, u)
+			prefix := randomName("p") + "_"
+			t.Cleanup(func() { dropPrefix(t, db, prefix) })
+			return newStore(t, db, sqlstore.Postgres, &sqlstore.Options{TablePrefix: prefix, WaitForNotification: pgxWait})
+		},
+		Features: allFeatures,
+		Parallel: true,
+		BeginTx:  beginTx,
+	}.Run(t)
 }
 
 func TestConformanceSQLite(t *testing.T) {
 	for _, drv := range []string{"sqlite", "sqlite3"} {
 		t.Run(drv, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) webhook.Store {
-				db, _ := openSQLite(t, drv)
-				return newStore(t, db, sqlstore.SQLite, &sqlstore.Options{EncryptionKeys: []sqlstore.EncryptionKey{key}})
-			})
+			storetest.Suite{
+				NewStore: func(t *testing.T) webhook.Store {
+					db, _ := openSQLite(t, drv)
+					return newStore(t, db, sqlstore.SQLite, &sqlstore.Options{
+						EncryptionKeys: []sqlstore.EncryptionKey{key}, PollInterval: 20 * time.Millisecond,
+					})
+				},
+				Features: allFeatures,
+				Parallel: true,
+				BeginTx:  beginTx,
+			}.Run(t)
 		})
 	}
 }

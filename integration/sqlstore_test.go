@@ -444,6 +444,21 @@ func TestCompleteAfterDisableRace(t *testing.T) {
 			if ep.ConsecutiveFailures != 0 || ep.DisabledReason != "by hand" || got.State != webhook.StateFailed || got.LastError != webhook.ReasonEndpointDisabled {
 				t.Fatalf("endpoint %d failures, reason %q; delivery %s %q", ep.ConsecutiveFailures, ep.DisabledReason, got.State, got.LastError)
 			}
+
+			// The same race with a 2xx: the receiver got it, so it is
+			// recorded as a success, and the endpoint stays disabled.
+			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', lease_token = ? WHERE id = ?`),
+				cs[0].Token, d.ID); err != nil {
+				t.Fatal(err)
+			}
+			ep, disabled, err := sd.s.Complete(ctx, webhook.Completion{DeliveryID: d.ID, Token: cs[0].Token, Outcome: webhook.OutcomeSuccess,
+				Now: t0.Add(2 * time.Second), Attempt: &webhook.Attempt{Number: 1, StartedAt: t0, StatusCode: 204, Success: true}})
+			if err != nil || disabled || !ep.Disabled || !ep.LastSuccessAt.Equal(t0.Add(2*time.Second)) {
+				t.Fatalf("Complete(success) = %+v, %v, %v; want the success recorded on the still disabled endpoint", ep, disabled, err)
+			}
+			if got, _ := sd.s.GetDelivery(ctx, d.ID); got.State != webhook.StateSucceeded {
+				t.Fatalf("delivery %s, want succeeded", got.State)
+			}
 		})
 	}
 }

@@ -196,10 +196,19 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 	if !ok {
 		return nil, false, fmt.Errorf("memstore: delivery %q is gone: %w (%w)", c.DeliveryID, webhook.ErrLeaseLost, webhook.ErrNotFound)
 	}
-	if dr.token == "" || dr.token != c.Token || dr.d.State != webhook.StatePending || dr.ep == nil {
+	if dr.token == "" || dr.token != c.Token || dr.ep == nil {
 		return nil, false, fmt.Errorf("memstore: delivery %q: %w", c.DeliveryID, webhook.ErrLeaseLost)
 	}
 	er := dr.ep
+	if dr.d.State != webhook.StatePending || er.ep.Disabled {
+		// Ended meanwhile. Only a disable that came while this attempt was
+		// in flight leaves the token in place: the receiver's 2xx is then
+		// recorded as the success it was; a failure counts nothing.
+		endedByDisable := dr.d.State == webhook.StateFailed && dr.d.LastError == webhook.ReasonEndpointDisabled
+		if c.Outcome != webhook.OutcomeSuccess || !endedByDisable {
+			return nil, false, fmt.Errorf("memstore: delivery %q: %w", c.DeliveryID, webhook.ErrLeaseLost)
+		}
+	}
 	unqueue(dr)
 	dr.token = ""
 	delete(er.leased, dr.d.ID)
@@ -212,6 +221,7 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 	switch c.Outcome {
 	case webhook.OutcomeSuccess:
 		dr.d.State = webhook.StateSucceeded
+		dr.d.LastError = ""
 		er.ep.ConsecutiveFailures = 0
 		er.ep.LastSuccessAt = c.Now
 	case webhook.OutcomeRetry:
@@ -403,7 +413,7 @@ func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook
 }
 
 // Requeue makes ended deliveries pending again, due at p.Now, with Attempts
-// reset to 0; their attempts and LastError stay as history. With
+// reset to 0 and LastError cleared; their attempts stay as history. With
 // p.DeliveryID it queues that delivery if it has ended (a pending one counts
 // 0); with p.EndpointID the endpoint's failed deliveries created at or after
 // p.Since. Deliveries of a disabled endpoint are not queued. An unknown
@@ -449,6 +459,8 @@ func (s *Store) requeue(er *endpointRec, drs []*deliveryRec, now time.Time) int 
 	for _, dr := range drs {
 		dr.d.State = webhook.StatePending
 		dr.d.Attempts = 0
+		dr.d.LastError = ""
+		dr.token = "" // a lease from before is over
 		dr.d.NextAttemptAt = now
 		dr.d.UpdatedAt = now
 		heap.Push(&er.pending, dr)

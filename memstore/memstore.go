@@ -273,11 +273,11 @@ func (s *Store) disable(er *endpointRec, reason string, now time.Time) bool {
 }
 
 // failPending ends every pending delivery of er as failed with
-// webhook.ReasonEndpointDisabled.
+// webhook.ReasonEndpointDisabled. A delivery keeps its lease token, so the
+// success of an attempt in flight can still be recorded (see Complete).
 func (s *Store) failPending(er *endpointRec, now time.Time) {
 	end := func(dr *deliveryRec) {
 		unqueue(dr)
-		dr.token = ""
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = webhook.ReasonEndpointDisabled
 		dr.d.UpdatedAt = now

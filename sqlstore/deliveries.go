@@ -452,7 +452,7 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	if err != nil {
 		return nil, false, err
 	}
-	if wasDisabled != 0 {
+	if wasDisabled != 0 && c.Outcome != webhook.OutcomeSuccess {
 		// A Claim that read the endpoint just before a concurrent disable
 		// committed handed this delivery out after the disable had ended the
 		// endpoint's pending deliveries. End it the way the disable would
@@ -474,9 +474,13 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	var res sql.Result
 	switch c.Outcome {
 	case webhook.OutcomeSuccess:
+		// A success is recorded also when a disable ended the delivery
+		// while the attempt was in flight (the disable keeps the token):
+		// the receiver did get it.
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-			lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
-			now, c.DeliveryID, c.Token)
+			lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND lease_token = ?
+			AND (state = 'pending' OR (state = 'failed' AND last_error = ?))`),
+			now, c.DeliveryID, c.Token, webhook.ReasonEndpointDisabled)
 	case webhook.OutcomeRetry:
 		at := c.RetryAt.UnixNano()
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,

@@ -252,7 +252,9 @@ func (s *Store) disable(ctx context.Context, tx querier, id, reason string, now 
 		WHERE id = ? AND disabled = 0`), reason, now.UnixNano(), id); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL, updated_at = ?
+	// The lease token stays: an attempt in flight whose receiver answers
+	// 2xx is still recorded as a success (see complete).
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, updated_at = ?
 		WHERE endpoint_id = ? AND state = 'pending'`), webhook.ReasonEndpointDisabled, now.UnixNano(), id)
 	return err
 }

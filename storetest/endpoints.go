@@ -14,8 +14,6 @@ import (
 	webhook "github.com/outhook/webhook"
 )
 
-type newStoreFunc = func(t *testing.T) webhook.Store
-
 func testEndpoints(t *testing.T, newStore newStoreFunc) {
 	t.Run("create then get returns every field and a clean state", func(t *testing.T) {
 		f := setup(t, newStore)

@@ -270,6 +270,35 @@ func testRequeue(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	t.Run("a requeued delivery starts afresh: LastError empty, errors kept in the log", func(t *testing.T) {
+		f, _, ds := ended(t)
+		require.NotEmpty(t, f.getDelivery(ds[2].ID).LastError)
+		n, err := f.s.Requeue(f.ctx, webhook.RequeueParams{DeliveryID: ds[2].ID, Now: now})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		assert.Empty(t, f.getDelivery(ds[2].ID).LastError, "LastError after Requeue")
+		as := f.attempts(ds[2].ID)
+		require.Len(t, as, 2)
+		assert.Equal(t, "HTTP 500 (attempt 2)", as[1].Error, "the attempt log keeps the reason")
+
+		n, err = f.s.Requeue(f.ctx, webhook.RequeueParams{EndpointID: ds[1].EndpointID, Now: now})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		assert.Empty(t, f.getDelivery(ds[1].ID).LastError, "LastError after Requeue by endpoint")
+	})
+
+	t.Run("a success after a retry clears LastError", func(t *testing.T) {
+		f := setup(t, newStore)
+		ep := f.createEndpoint()
+		_, ds := f.enqueue(base, ep)
+		f.retry(f.claimOne(base, ds[0].ID), at(time.Second), at(time.Minute))
+		require.Equal(t, "HTTP 500 (attempt 1)", f.getDelivery(ds[0].ID).LastError)
+		f.succeed(f.claimOne(at(time.Minute), ds[0].ID), at(time.Minute))
+		got := f.getDelivery(ds[0].ID)
+		assert.Equal(t, webhook.StateSucceeded, got.State)
+		assert.Empty(t, got.LastError)
+	})
+
 	t.Run("a pending delivery is not queued again", func(t *testing.T) {
 		f, _, ds := ended(t)
 		n, err := f.s.Requeue(f.ctx, webhook.RequeueParams{DeliveryID: ds[3].ID, Now: now})

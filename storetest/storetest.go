@@ -1,11 +1,42 @@
-// Package storetest is the conformance suite of webhook.Store: every Store
-// implementation runs it from its own tests,
+// Package storetest is the conformance suite of webhook.Store, and the
+// contract to read when you write a Store of your own. Every Store runs it
+// from its own tests:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) webhook.Store { return mystore.New(t) })
 //	}
 //
-// It tests the contract documented on webhook.Store, never an
+// Run finds the optional abilities (webhook.TxEnqueuer, webhook.Notifier,
+// webhook.Maintainer) by type assertion and tests those too; a Suite says
+// exactly which to test, runs the subtests in parallel, and runs one area
+// at a time.
+//
+// # Writing a Store for your ORM
+//
+// The Store interface is large but regular. Implement it in this order and
+// run each area as soon as its methods exist, with the Suite method of the
+// same name (go test -run picks areas too: -run 'Conformance/Endpoints'):
+//
+//  1. Endpoints: CreateEndpoint (count and insert in one transaction, for
+//     the tenant limit), GetEndpoint, ListEndpoints, UpdateEndpoint,
+//     DeleteEndpoint, RotateSecret and EndpointSecrets. Store Events and
+//     Headers as JSON or child rows; return copies.
+//  2. Queue: Enqueue (event and deliveries in one transaction; a duplicate
+//     event ID writes nothing), GetEvent, GetDelivery, then Claim (due,
+//     unleased or lease-expired rows, oldest due first, a fresh token per
+//     lease; SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL), then Complete
+//     (match the lease token; the attempt, the delivery and the endpoint's
+//     counters in one transaction, the endpoint row locked so concurrent
+//     failures count exactly), then DisableEndpoint and EnableEndpoint.
+//  3. Log: ListDeliveries (keyset pagination, newest first), ListAttempts
+//     (oldest first) and Requeue.
+//  4. Concurrency: 16 goroutines claim and complete on one store; run it
+//     against the real database, not a test double.
+//  5. The optional abilities your Store offers: TxEnqueuer (Enqueue inside
+//     the application's *sql.Tx), Notifier (wake the dispatcher when other
+//     processes write), Maintainer (retention pruning).
+//
+// The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
 // passes is derived from a fixed base time, at whole milliseconds or
 // coarser, so stores that keep microseconds (PostgreSQL) pass too. Every ID
@@ -22,6 +53,14 @@
 //     claimed again, ended or deleted since: a worker slower than its
 //     lease still records its attempt if nobody else took the delivery.
 //     Completing a delivery deleted with its endpoint is ErrLeaseLost.
+//   - A success is never erased by a racing disable: when the endpoint was
+//     disabled while an attempt was in flight (the disable ended the
+//     delivery with ReasonEndpointDisabled, or a Claim racing the disable
+//     handed it out), Complete with OutcomeSuccess and the lease's token
+//     still records the attempt, marks the delivery succeeded, resets the
+//     endpoint's ConsecutiveFailures and sets LastSuccessAt; the endpoint
+//     stays disabled. A failed attempt in that situation records nothing
+//     and is ErrLeaseLost: it must not count toward a disabled endpoint.
 //   - A delivery enqueued for an endpoint that is already disabled is
 //     never claimed and is failed with ReasonEndpointDisabled by the time
 //     Claim has run (it may be stored failed right away).
@@ -29,359 +68,181 @@
 //     matching delivery, and rejects a cursor it did not issue with
 //     ErrInvalid. Deliveries with equal CreatedAt may come in any order,
 //     but pagination must still visit each exactly once.
+//   - ListAttempts is oldest first by StartedAt across Requeue, which
+//     restarts Number at 1.
 //   - Requeue with both or neither of DeliveryID and EndpointID is
 //     ErrInvalid; Requeue of a pending delivery queues nothing (0, nil).
+//     A requeued delivery starts afresh: Attempts 0 and LastError empty
+//     (its attempts, with their errors, stay in the log). A success clears
+//     LastError too.
 //   - Complete sets the endpoint's LastSuccessAt, LastFailureAt and
 //     DisabledAt to c.Now, its LastFailureReason and the delivery's
 //     LastError to c.Attempt.Error; a reason for disabling by count names
 //     the count and the last error.
+//   - Times are stored exactly (to the microsecond) within years 1678 to
+//     2261; a store that cannot hold a time beyond that saturates it at the
+//     end of its range, never wraps it around.
 //   - UpdateEndpoint keeps TenantID and CreatedAt as stored.
 //   - A disabled endpoint counts toward the per-tenant limit.
 package storetest
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"sort"
+	"database/sql"
+	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	webhook "github.com/outhook/webhook"
 )
 
-// Run runs the conformance suite against stores made by newStore. Each
-// subtest calls newStore once and expects an empty store of its own (a
-// fresh database or schema for SQL stores); newStore should register any
-// cleanup with t.Cleanup.
+// Run runs the whole conformance suite against stores made by newStore,
+// serially, with the optional abilities found by type assertion on the
+// first store it makes. Each subtest calls newStore once and expects an
+// empty store of its own (a fresh database or schema for SQL stores);
+// newStore should register any cleanup with t.Cleanup. Use a Suite to run
+// in parallel, pick the optional abilities, or run one area.
 func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
-	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, newStore) })
-	t.Run("TenantLimit", func(t *testing.T) { testTenantLimit(t, newStore) })
-	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newStore) })
-	t.Run("Enqueue", func(t *testing.T) { testEnqueue(t, newStore) })
-	t.Run("Claim", func(t *testing.T) { testClaim(t, newStore) })
-	t.Run("Lease", func(t *testing.T) { testLease(t, newStore) })
-	t.Run("Complete", func(t *testing.T) { testComplete(t, newStore) })
-	t.Run("Disable", func(t *testing.T) { testDisable(t, newStore) })
-	t.Run("ListDeliveries", func(t *testing.T) { testListDeliveries(t, newStore) })
-	t.Run("ListAttempts", func(t *testing.T) { testListAttempts(t, newStore) })
-	t.Run("Requeue", func(t *testing.T) { testRequeue(t, newStore) })
-	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
-	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
+	Suite{NewStore: newStore, Features: Detect}.Run(t)
 }
 
-// base is the suite's "now"; every time is an offset from it.
-var base = time.Date(2030, time.March, 4, 5, 6, 7, 0, time.UTC)
+// Features says which optional abilities of a Store the suite tests.
+type Features uint
 
-// at returns base + d.
-func at(d time.Duration) time.Time { return base.Add(d) }
+// The optional abilities.
+const (
+	// TxEnqueuer: EnqueueTx inside the application's transaction. The
+	// Suite needs BeginTx.
+	TxEnqueuer Features = 1 << iota
+	// Notifier: Listen calls wake after deliveries are written and
+	// returns when its context ends.
+	Notifier
+	// Maintainer: Maintain prunes ended deliveries older than the Suite's
+	// Retention, with their attempts and events, and nothing else.
+	Maintainer
 
-// lease is the lease of the suite's claims unless a test says otherwise.
-const lease = time.Minute
+	// Detect tests every ability the first store made implements.
+	Detect Features = 1 << 31
+)
 
-// fixture is a store under test with a tenant of its own.
-type fixture struct {
-	t      *testing.T
-	s      webhook.Store
-	ctx    context.Context
-	tenant string
+// RetentionDefault is the Retention a Suite assumes when it has none:
+// sqlstore's and memstore's default, 30 days.
+const RetentionDefault = 30 * 24 * time.Hour
+
+// Suite is a configured conformance run. NewStore is required; the zero
+// value of every other field means no optional ability, serial subtests
+// and RetentionDefault.
+type Suite struct {
+	// NewStore returns an empty store of its own for one subtest and
+	// registers its cleanup with t.Cleanup. With Parallel it is called from
+	// many goroutines at once.
+	NewStore func(t *testing.T) webhook.Store
+	// Features lists the optional abilities to test; Detect finds them by
+	// type assertion. Testing an ability the Store lacks fails the run.
+	Features Features
+	// Parallel runs the subtests of each area in parallel (t.Parallel), as
+	// many as go test's -parallel allows: for Stores that give each
+	// subtest its own database or schema.
+	Parallel bool
+	// BeginTx begins a transaction on the database of s, for the
+	// TxEnqueuer tests: for sqlstore, s.(*sqlstore.Store).DB().BeginTx.
+	BeginTx func(ctx context.Context, s webhook.Store) (*sql.Tx, error)
+	// Retention is the store's retention for the Maintainer tests.
+	// Defaults to RetentionDefault.
+	Retention time.Duration
 }
 
-// setup returns a fixture on a fresh store.
-func setup(t *testing.T, newStore func(t *testing.T) webhook.Store) *fixture {
-	t.Helper()
-	s := newStore(t)
-	require.NotNil(t, s, "newStore returned nil")
-	return &fixture{t: t, s: s, ctx: context.Background(), tenant: "tenant-" + uuid.NewString()}
-}
-
-// newEndpoint returns an endpoint of the fixture's tenant with every field
-// set, changed by mods; it stores nothing.
-func (f *fixture) newEndpoint(mods ...func(*webhook.Endpoint)) *webhook.Endpoint {
-	ep := &webhook.Endpoint{
-		ID:          uuid.NewString(),
-		TenantID:    f.tenant,
-		Name:        "production-server",
-		URL:         "https://hooks.example.com/in?key=k1",
-		Events:      []string{"post.created", "comment.*"},
-		Method:      http.MethodPost,
-		ContentType: webhook.ContentTypeJSON,
-		MaxAttempts: 3,
-		Headers:     http.Header{"X-Team": {"a", "b"}, "Authorization": {"Bearer t"}},
-		CreatedAt:   base,
-		UpdatedAt:   base,
+// Run runs every area of the suite, and the optional abilities in
+// s.Features.
+func (s Suite) Run(t *testing.T) {
+	t.Run("Endpoints", s.Endpoints)
+	t.Run("Queue", s.Queue)
+	t.Run("Log", s.Log)
+	t.Run("Concurrency", s.Concurrency)
+	features := s.features(t)
+	if features&TxEnqueuer != 0 {
+		t.Run("TxEnqueuer", s.TxEnqueuer)
 	}
-	for _, m := range mods {
-		m(ep)
+	if features&Notifier != 0 {
+		t.Run("Notifier", s.Notifier)
 	}
-	return ep
-}
-
-// firstSecret is the secret the suite creates ep with.
-func firstSecret(ep *webhook.Endpoint) webhook.Secret {
-	return webhook.Secret{Value: "whsec_first_" + ep.ID, CreatedAt: ep.CreatedAt}
-}
-
-// createEndpoint stores a new endpoint (see newEndpoint) and returns it.
-func (f *fixture) createEndpoint(mods ...func(*webhook.Endpoint)) *webhook.Endpoint {
-	f.t.Helper()
-	ep := f.newEndpoint(mods...)
-	require.NoError(f.t, f.s.CreateEndpoint(f.ctx, ep.Clone(), firstSecret(ep), 0))
-	return ep
-}
-
-// getEndpoint returns the stored endpoint, failing the test if it is missing.
-func (f *fixture) getEndpoint(id string) *webhook.Endpoint {
-	f.t.Helper()
-	ep, err := f.s.GetEndpoint(f.ctx, id)
-	require.NoError(f.t, err)
-	require.NotNil(f.t, ep)
-	return ep
-}
-
-// getDelivery returns the stored delivery, failing the test if it is missing.
-func (f *fixture) getDelivery(id string) *webhook.Delivery {
-	f.t.Helper()
-	d, err := f.s.GetDelivery(f.ctx, id)
-	require.NoError(f.t, err)
-	require.NotNil(f.t, d)
-	return d
-}
-
-// attempts returns the delivery's attempts, failing the test on error.
-func (f *fixture) attempts(id string) []*webhook.Attempt {
-	f.t.Helper()
-	as, err := f.s.ListAttempts(f.ctx, id)
-	require.NoError(f.t, err)
-	return as
-}
-
-// newEvent returns an event of the fixture's tenant created at created,
-// with a body that names it.
-func (f *fixture) newEvent(created time.Time) *webhook.StoredEvent {
-	id := uuid.NewString()
-	return &webhook.StoredEvent{
-		ID:        id,
-		Type:      "post.created",
-		TenantID:  f.tenant,
-		CreatedAt: created,
-		Body:      []byte(fmt.Sprintf(`{"id":%q,"event":"post.created","data":{"title":"x"}}`, id)),
+	if features&Maintainer != 0 {
+		t.Run("Maintainer", s.Maintainer)
 	}
 }
 
-// newDelivery returns a pending delivery of ev to ep, due at due.
-func newDelivery(ev *webhook.StoredEvent, ep *webhook.Endpoint, due time.Time) *webhook.Delivery {
-	return &webhook.Delivery{
-		ID:            uuid.NewString(),
-		EventID:       ev.ID,
-		EventType:     ev.Type,
-		TenantID:      ev.TenantID,
-		EndpointID:    ep.ID,
-		State:         webhook.StatePending,
-		NextAttemptAt: due,
-		CreatedAt:     ev.CreatedAt,
-		UpdatedAt:     ev.CreatedAt,
+// Endpoints tests CreateEndpoint, GetEndpoint, ListEndpoints,
+// UpdateEndpoint, DeleteEndpoint, the tenant limit, RotateSecret and
+// EndpointSecrets, and that returned values are copies.
+func (s Suite) Endpoints(t *testing.T) {
+	n := s.newStore()
+	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, n) })
+	t.Run("TenantLimit", func(t *testing.T) { testTenantLimit(t, n) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, n) })
+	t.Run("Copies", func(t *testing.T) { testCopies(t, n) })
+}
+
+// Queue tests Enqueue, Claim, leases, Complete, DisableEndpoint and
+// EnableEndpoint.
+func (s Suite) Queue(t *testing.T) {
+	n := s.newStore()
+	t.Run("Enqueue", func(t *testing.T) { testEnqueue(t, n) })
+	t.Run("Claim", func(t *testing.T) { testClaim(t, n) })
+	t.Run("Lease", func(t *testing.T) { testLease(t, n) })
+	t.Run("Complete", func(t *testing.T) { testComplete(t, n) })
+	t.Run("Disable", func(t *testing.T) { testDisable(t, n) })
+	t.Run("DisableRace", func(t *testing.T) { testDisableRace(t, n) })
+}
+
+// Log tests ListDeliveries, ListAttempts and Requeue.
+func (s Suite) Log(t *testing.T) {
+	n := s.newStore()
+	t.Run("ListDeliveries", func(t *testing.T) { testListDeliveries(t, n) })
+	t.Run("ListAttempts", func(t *testing.T) { testListAttempts(t, n) })
+	t.Run("Requeue", func(t *testing.T) { testRequeue(t, n) })
+}
+
+// Concurrency runs 16 goroutines claiming and completing on one store.
+func (s Suite) Concurrency(t *testing.T) {
+	testConcurrency(t, s.newStore())
+}
+
+// newStore returns s.NewStore, made to call t.Parallel first when
+// s.Parallel is set.
+func (s Suite) newStore() newStoreFunc {
+	if s.NewStore == nil {
+		panic("storetest: Suite.NewStore is nil")
+	}
+	if !s.Parallel {
+		return s.NewStore
+	}
+	var once sync.Map // *testing.T → struct{}: t.Parallel may be called once
+	return func(t *testing.T) webhook.Store {
+		if _, done := once.LoadOrStore(t, struct{}{}); !done {
+			t.Parallel()
+		}
+		return s.NewStore(t)
 	}
 }
 
-// enqueueDue stores a new event created at created with one delivery per
-// endpoint, each due at due, and returns what it stored.
-func (f *fixture) enqueueDue(created, due time.Time, eps ...*webhook.Endpoint) (*webhook.StoredEvent, []*webhook.Delivery) {
-	f.t.Helper()
-	ev := f.newEvent(created)
-	ds := make([]*webhook.Delivery, len(eps))
-	in := make([]*webhook.Delivery, len(eps))
-	for i, ep := range eps {
-		ds[i] = newDelivery(ev, ep, due)
-		c := *ds[i]
-		in[i] = &c
+// features resolves Detect with a store made for t.
+func (s Suite) features(t *testing.T) Features {
+	f := s.Features
+	if f&Detect == 0 {
+		return f
 	}
-	evIn := *ev
-	evIn.Body = append([]byte(nil), ev.Body...)
-	require.NoError(f.t, f.s.Enqueue(f.ctx, &evIn, in))
-	return ev, ds
-}
-
-// enqueue stores a new event created (and due) at created with one delivery
-// per endpoint.
-func (f *fixture) enqueue(created time.Time, eps ...*webhook.Endpoint) (*webhook.StoredEvent, []*webhook.Delivery) {
-	f.t.Helper()
-	return f.enqueueDue(created, created, eps...)
-}
-
-// claim claims up to limit deliveries at now with the suite's lease.
-func (f *fixture) claim(now time.Time, limit int) []*webhook.Claim {
-	f.t.Helper()
-	return f.claimP(webhook.ClaimParams{Now: now, Lease: lease, Limit: limit})
-}
-
-// claimP claims with p, failing the test on error.
-func (f *fixture) claimP(p webhook.ClaimParams) []*webhook.Claim {
-	f.t.Helper()
-	cs, err := f.s.Claim(f.ctx, p)
-	require.NoError(f.t, err)
-	return cs
-}
-
-// claimOne claims at now and requires exactly one claim, for id.
-func (f *fixture) claimOne(now time.Time, id string) *webhook.Claim {
-	f.t.Helper()
-	cs := f.claim(now, 10)
-	require.Len(f.t, cs, 1, "claims at %v", now)
-	require.Equal(f.t, id, cs[0].Delivery.ID)
-	return cs[0]
-}
-
-// claimNext claims one delivery at now and requires it to be id.
-func (f *fixture) claimNext(now time.Time, id string) *webhook.Claim {
-	f.t.Helper()
-	cs := f.claim(now, 1)
-	require.Len(f.t, cs, 1, "claims at %v", now)
-	require.Equal(f.t, id, cs[0].Delivery.ID)
-	return cs[0]
-}
-
-// completion returns the Completion of c's next attempt with outcome; the
-// attempt failed with "HTTP 500" unless outcome is OutcomeSuccess.
-func completion(c *webhook.Claim, outcome webhook.Outcome, now time.Time) webhook.Completion {
-	a := &webhook.Attempt{
-		ID:         uuid.NewString(),
-		DeliveryID: c.Delivery.ID,
-		EventID:    c.Delivery.EventID,
-		EndpointID: c.Endpoint.ID,
-		Number:     c.Delivery.Attempts + 1,
-		StartedAt:  now.Add(-250 * time.Millisecond),
-		Duration:   250 * time.Millisecond,
+	f &^= Detect
+	st := s.NewStore(t)
+	if _, ok := st.(webhook.TxEnqueuer); ok && s.BeginTx != nil {
+		f |= TxEnqueuer
 	}
-	if outcome == webhook.OutcomeSuccess {
-		a.StatusCode, a.ResponseBody, a.Success = 200, "ok", true
-	} else {
-		a.StatusCode, a.ResponseBody, a.Error = 500, "boom", fmt.Sprintf("HTTP 500 (attempt %d)", a.Number)
+	if _, ok := st.(webhook.Notifier); ok {
+		f |= Notifier
 	}
-	return webhook.Completion{DeliveryID: c.Delivery.ID, Token: c.Token, Attempt: a, Outcome: outcome, Now: now}
-}
-
-// complete records comp, failing the test on error.
-func (f *fixture) complete(comp webhook.Completion) (*webhook.Endpoint, bool) {
-	f.t.Helper()
-	ep, disabled, err := f.s.Complete(f.ctx, comp)
-	require.NoError(f.t, err)
-	require.NotNil(f.t, ep)
-	return ep, disabled
-}
-
-// succeed completes c successfully at now.
-func (f *fixture) succeed(c *webhook.Claim, now time.Time) *webhook.Endpoint {
-	f.t.Helper()
-	ep, disabled := f.complete(completion(c, webhook.OutcomeSuccess, now))
-	assert.False(f.t, disabled)
-	return ep
-}
-
-// retry completes c with a retry due at retryAt.
-func (f *fixture) retry(c *webhook.Claim, now, retryAt time.Time) *webhook.Endpoint {
-	f.t.Helper()
-	comp := completion(c, webhook.OutcomeRetry, now)
-	comp.RetryAt = retryAt
-	ep, disabled := f.complete(comp)
-	assert.False(f.t, disabled)
-	return ep
-}
-
-// fail completes c as a failed delivery with DisableAfter disableAfter.
-func (f *fixture) fail(c *webhook.Claim, now time.Time, disableAfter int) (*webhook.Endpoint, bool) {
-	f.t.Helper()
-	comp := completion(c, webhook.OutcomeFail, now)
-	comp.DisableAfter = disableAfter
-	return f.complete(comp)
-}
-
-// deliveryIDs returns the IDs of the claims' deliveries, in order.
-func deliveryIDs(cs []*webhook.Claim) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Delivery.ID
+	if _, ok := st.(webhook.Maintainer); ok {
+		f |= Maintainer
 	}
-	return out
+	return f
 }
 
-// ids returns the IDs of ds, in order.
-func ids(ds []*webhook.Delivery) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.ID
-	}
-	return out
-}
-
-// sorted returns a sorted copy of s.
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
-}
-
-// assertTime asserts that got is the same instant as want, whatever the
-// location.
-func assertTime(t *testing.T, want, got time.Time, what string) {
-	t.Helper()
-	assert.Truef(t, want.Equal(got), "%s: want %v, got %v", what, want, got)
-}
-
-// assertEndpointConfig asserts that got carries want's identity and
-// configuration (nil and empty Events or Headers are the same).
-func assertEndpointConfig(t *testing.T, want, got *webhook.Endpoint) {
-	t.Helper()
-	require.NotNil(t, got)
-	assert.Equal(t, want.ID, got.ID, "ID")
-	assert.Equal(t, want.TenantID, got.TenantID, "TenantID")
-	assert.Equal(t, want.Name, got.Name, "Name")
-	assert.Equal(t, want.URL, got.URL, "URL")
-	assert.Equal(t, want.Method, got.Method, "Method")
-	assert.Equal(t, want.ContentType, got.ContentType, "ContentType")
-	assert.Equal(t, want.MaxAttempts, got.MaxAttempts, "MaxAttempts")
-	if len(want.Events) == 0 {
-		assert.Empty(t, got.Events, "Events")
-	} else {
-		assert.Equal(t, want.Events, got.Events, "Events")
-	}
-	if len(want.Headers) == 0 {
-		assert.Empty(t, got.Headers, "Headers")
-	} else {
-		assert.Equal(t, want.Headers, got.Headers, "Headers")
-	}
-	assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-	assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
-}
-
-// assertDelivery asserts that got has want's identity, timestamps and the
-// given state and attempts.
-func assertDelivery(t *testing.T, want, got *webhook.Delivery) {
-	t.Helper()
-	require.NotNil(t, got)
-	assert.Equal(t, want.ID, got.ID, "ID")
-	assert.Equal(t, want.EventID, got.EventID, "EventID")
-	assert.Equal(t, want.EventType, got.EventType, "EventType")
-	assert.Equal(t, want.TenantID, got.TenantID, "TenantID")
-	assert.Equal(t, want.EndpointID, got.EndpointID, "EndpointID")
-	assert.Equal(t, want.State, got.State, "State")
-	assert.Equal(t, want.Attempts, got.Attempts, "Attempts")
-	assert.Equal(t, want.LastError, got.LastError, "LastError")
-	assertTime(t, want.NextAttemptAt, got.NextAttemptAt, "NextAttemptAt")
-	assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-}
-
-// assertSecrets asserts that got are want, in order.
-func assertSecrets(t *testing.T, want, got []webhook.Secret) {
-	t.Helper()
-	require.Len(t, got, len(want), "secrets: %+v", got)
-	for i := range want {
-		assert.Equal(t, want[i].Value, got[i].Value, "secret %d", i)
-		assertTime(t, want[i].CreatedAt, got[i].CreatedAt, fmt.Sprintf("secret %d CreatedAt", i))
-		assertTime(t, want[i].ExpiresAt, got[i].ExpiresAt, fmt.Sprintf("secret %d ExpiresAt", i))
-	}
-}
+type newStoreFunc = func(t *testing.T) webhook.Store
