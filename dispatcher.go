@@ -84,8 +84,9 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 
 // Start launches the workers and returns at once. ctx carries values to
 // the workers; cancelling it stops them for good, aborting in-flight
-// requests as an expired Shutdown does (call Shutdown still, to wait for
-// them). Start may be called once; a Dispatcher is not restarted.
+// requests as an expired Shutdown does, though an answer already received
+// is still recorded (call Shutdown still, to wait for them). Start may be
+// called once; a Dispatcher is not restarted.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

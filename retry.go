@@ -78,8 +78,11 @@ func (r ExponentialRetry) Validate() error {
 	if r.MaxAttempts < 0 {
 		bad("ExponentialRetry.MaxAttempts is %d: use 1 or more (the first try included), or 0 for %d", r.MaxAttempts, RetryMaxAttemptsDefault)
 	}
-	if r.Initial > 0 && r.Max > 0 && r.Initial > r.Max {
+	switch {
+	case r.Initial > 0 && r.Max > 0 && r.Initial > r.Max:
 		bad("ExponentialRetry.Initial (%s) exceeds Max (%s): raise Max or lower Initial", r.Initial, r.Max)
+	case r.Initial > RetryMaxDefault && r.Max == 0:
+		bad("ExponentialRetry.Initial (%s) exceeds the default Max (%s): set Max too, or lower Initial", r.Initial, RetryMaxDefault)
 	}
 	if len(probs) == 0 {
 		return nil

@@ -18,7 +18,7 @@ func TestRetryValidation(t *testing.T) {
 		{"exponential defaults", ExponentialRetry{}, ""},
 		{"exponential constant", ExponentialRetry{Initial: time.Second, Multiplier: 1, Max: time.Second, MaxAttempts: 3}, ""},
 		{"exponential only max", ExponentialRetry{Max: time.Second}, ""},
-		{"exponential initial above default max", ExponentialRetry{Initial: 2 * time.Hour}, ""},
+		{"exponential initial and max above default max", ExponentialRetry{Initial: 2 * time.Hour, Max: 3 * time.Hour}, ""},
 		{"fixed", FixedSchedule(time.Millisecond, time.Hour), ""},
 		{"fixed empty", FixedSchedule(), ""},
 		{"negative initial", ExponentialRetry{Initial: -time.Second}, "ExponentialRetry.Initial is -1s: use a positive duration, or 0 for 1m0s"},
@@ -29,6 +29,7 @@ func TestRetryValidation(t *testing.T) {
 		{"negative max", ExponentialRetry{Max: -time.Minute}, "ExponentialRetry.Max is -1m0s: use a positive duration, or 0 for 1h0m0s"},
 		{"negative max attempts", ExponentialRetry{MaxAttempts: -1}, "ExponentialRetry.MaxAttempts is -1: use 1 or more"},
 		{"initial above max", ExponentialRetry{Initial: time.Minute, Max: time.Second}, "ExponentialRetry.Initial (1m0s) exceeds Max (1s)"},
+		{"initial above default max", ExponentialRetry{Initial: 2 * time.Hour}, "ExponentialRetry.Initial (2h0m0s) exceeds the default Max (1h0m0s): set Max too"},
 		{"negative fixed delay", FixedSchedule(time.Second, -time.Second), "FixedSchedule delay 2 is -1s: use a positive duration"},
 		{"zero fixed delay", FixedSchedule(0), "FixedSchedule delay 1 is 0s"},
 	}
