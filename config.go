@@ -43,15 +43,20 @@ type Config struct {
 	// Workers) with RequestTimeout: 10 s connect, no redirects, a
 	// keep-alive pool for Workers connections, and the guard against
 	// non-public addresses. A Client of your own gets no such guard unless
-	// its dialer has one; RequestTimeout still bounds each request.
+	// its dialer has one; RequestTimeout still bounds each request, through
+	// the request's context. A Client must return once that context ends:
+	// one that ignores it can hold a delivery past its Lease (so it may be
+	// sent twice) and keep its worker running after Shutdown has returned.
 	Client Doer
 	// Signer signs every delivery. Defaults to StandardSigner{}.
 	Signer Signer
 	// Envelope turns an event into the bytes sent. Defaults to
 	// DefaultEnvelope: {"id","type","timestamp","tenant_id","data"}.
 	Envelope func(Event) ([]byte, error)
-	// Retry decides attempts and delays. Defaults to ExponentialRetry{}:
-	// 4 attempts, retries after about 60 s, 120 s and 240 s.
+	// Retry decides attempts and delays. If it implements RetryValidator,
+	// NewDispatcher reports its Validate error. Defaults to
+	// ExponentialRetry{}: 4 attempts, retries after about 60 s, 120 s and
+	// 240 s.
 	Retry RetryPolicy
 	// DisableAfter is how many consecutive failed deliveries disable an
 	// endpoint. Defaults to DisableAfterDefault (5); negative never
@@ -80,10 +85,16 @@ type Config struct {
 	// RequestTimeoutDefault (30 s).
 	RequestTimeout time.Duration
 	// Lease is how long a claimed delivery stays invisible to other workers;
-	// after a crash it is retried once the lease expires. Must exceed
-	// RequestTimeout. Instances sharing a database judge leases by their
-	// own clocks, so keep those in sync (NTP). Defaults to LeaseDefault
-	// (2 min).
+	// after a crash it is retried once the lease expires. An attempt holds
+	// its delivery for at most RequestTimeout to send and then for at most
+	// the recording bound, min(RequestTimeout, 10 s), to record the answer
+	// (Store.Complete; an attempt not recorded in time is sent again once
+	// its lease expires). Lease must exceed the two together, so that two
+	// workers never send the same delivery at once: more than RequestTimeout
+	// + 10 s, or more than twice a RequestTimeout below 10 s. Leave headroom
+	// for slow Claim queries and clock skew: instances sharing a database
+	// judge leases by their own clocks, so keep those in sync (NTP).
+	// Defaults to LeaseDefault (2 min).
 	Lease time.Duration
 	// MaxPayloadBytes caps the marshalled envelope. Defaults to
 	// MaxPayloadBytesDefault (256 KiB).
@@ -109,12 +120,15 @@ type Config struct {
 	MaintenanceInterval time.Duration
 
 	// OnAttempt, if set, is called after every recorded attempt, from the
-	// worker that made it: keep it fast.
+	// worker that made it: keep it fast. Shutdown waits for it until its
+	// context ends and then returns anyway: a hook that blocks keeps its
+	// worker goroutine running after Shutdown has returned.
 	OnAttempt func(AttemptResult)
 	// OnEndpointDisabled, if set, is called once when an endpoint is
 	// disabled automatically (failures reached DisableAfter, or 410 Gone),
 	// so the application can tell its customer. Not called for
-	// DisableEndpoint.
+	// DisableEndpoint. Like OnAttempt it runs on the worker: keep it fast,
+	// and hand slow work (an email) to a goroutine or queue of your own.
 	OnEndpointDisabled func(Endpoint)
 }
 
@@ -163,6 +177,17 @@ func (c *Config) withDefaults() (Config, error) {
 	return cfg, cfg.validate()
 }
 
+// recordTimeoutMax caps recordTimeout.
+const recordTimeoutMax = 10 * time.Second
+
+// recordTimeout bounds recording one attempt (Store.Complete), which runs
+// detached from the request's and Start's contexts so that an answer is
+// recorded even as Shutdown begins; Shutdown's expiry still cancels it. It
+// is documented on Config.Lease, which must exceed RequestTimeout plus it.
+func (c *Config) recordTimeout() time.Duration {
+	return min(c.RequestTimeout, recordTimeoutMax)
+}
+
 func setDefault[T int | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
@@ -185,14 +210,19 @@ func (c *Config) validate() error {
 			bad("%s is negative: use a positive duration, or 0 for the default", name)
 		}
 	}
-	if c.Lease <= c.RequestTimeout {
-		bad("Lease (%s) must exceed RequestTimeout (%s), or a slow request could be sent twice at once", c.Lease, c.RequestTimeout)
+	if rec := c.recordTimeout(); c.RequestTimeout >= 0 && c.Lease-c.RequestTimeout <= rec {
+		bad("Lease (%s) must exceed RequestTimeout (%s) plus the %s an attempt may take to be recorded, or a slow attempt could be sent twice at once: raise Lease or lower RequestTimeout", c.Lease, c.RequestTimeout, rec)
 	}
 	if c.MaxPayloadBytes < 0 {
 		bad("MaxPayloadBytes is negative: use a positive size, or 0 for %d", MaxPayloadBytesDefault)
 	}
 	if c.ResponseExcerpt < 0 || c.ResponseExcerpt > ResponseReadLimitDefault {
 		bad("ResponseExcerpt is %d: use 1 to %d, or 0 for %d", c.ResponseExcerpt, ResponseReadLimitDefault, ResponseExcerptDefault)
+	}
+	if v, ok := c.Retry.(RetryValidator); ok {
+		if err := v.Validate(); err != nil {
+			bad("Retry: %w", err)
+		}
 	}
 	if n := c.Retry.Attempts(); n < 1 || n > MaxAttemptsLimit {
 		bad("Retry.Attempts() is %d: use 1 to %d", n, MaxAttemptsLimit)

@@ -42,10 +42,6 @@ func (r response) reason() string {
 	return "HTTP " + strconv.Itoa(r.status)
 }
 
-// recordTimeout bounds Store.Complete after an attempt, which runs detached
-// from Shutdown's deadline.
-const recordTimeout = 10 * time.Second
-
 // deliver makes one attempt of a claimed delivery and records it.
 func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 	ep := c.Endpoint
@@ -71,9 +67,10 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		d.log.Warn("webhook: attempt aborted by shutdown", "delivery", a.DeliveryID, "endpoint", ep.ID)
 		return
 	}
-	// The endpoint answered: record it even if Shutdown's deadline passes
-	// meanwhile, so a delivered event is not sent again.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	// The endpoint answered: record it even if Shutdown begins meanwhile, so
+	// a delivered event is not sent again (bounded by Config.recordTimeout
+	// and by Shutdown's context).
+	ctx, cancel := d.recordContext(ctx)
 	defer cancel()
 	now := d.cfg.Clock()
 	fillAttempt(a, resp, now)

@@ -33,6 +33,11 @@ type Dispatcher struct {
 	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
 	cancel   context.CancelFunc // aborts in-flight requests
 	wg       sync.WaitGroup     // every goroutine Start launched
+
+	// abortRec is cancelled when Shutdown ends (its context expired, or
+	// everything returned): it aborts attempts still being recorded.
+	abortRec       context.Context
+	cancelAbortRec context.CancelFunc
 }
 
 const (
@@ -62,7 +67,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 			rules.signerHeads[http.CanonicalHeaderKey(h)] = true
 		}
 	}
-	return &Dispatcher{
+	d := &Dispatcher{
 		store:    store,
 		cfg:      c,
 		rules:    rules,
@@ -72,13 +77,16 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		cancel:   func() {}, // replaced by Start
-	}, nil
+	}
+	d.abortRec, d.cancelAbortRec = context.WithCancel(context.Background())
+	return d, nil
 }
 
 // Start launches the workers and returns at once. ctx carries values to
 // the workers; cancelling it stops them for good, aborting in-flight
-// requests as an expired Shutdown does (call Shutdown still, to wait for
-// them). Start may be called once; a Dispatcher is not restarted.
+// requests as an expired Shutdown does, though an answer already received
+// is still recorded (call Shutdown still, to wait for them). Start may be
+// called once; a Dispatcher is not restarted.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -120,13 +128,22 @@ func (d *Dispatcher) goRun(f func()) {
 }
 
 // Shutdown stops claiming new deliveries and waits for in-flight attempts
-// to finish and be recorded. If ctx ends first, it aborts the in-flight
-// requests (their deliveries come back when their leases expire), waits for
-// every goroutine to return, and returns ctx.Err(). No goroutine started by
-// the Dispatcher outlives Shutdown, and idle keep-alive connections of a
-// Client with CloseIdleConnections (an *http.Client) are closed. Every
-// call, also a second or concurrent one, returns only once all of that is
-// done.
+// to finish and be recorded. When it returns nil, no goroutine started by
+// the Dispatcher remains, and idle keep-alive connections of a Client with
+// CloseIdleConnections (an *http.Client) are closed.
+//
+// Like http.Server.Shutdown, it returns when ctx ends, whatever is still
+// running: it aborts the in-flight requests and the recording of attempts
+// still in progress, and returns ctx.Err() at once. Those attempts are not
+// recorded; their deliveries are sent again when their leases expire
+// (delivery is at least once). The workers return shortly afterwards and
+// the idle connections are closed when the last one has. A worker blocked
+// in OnAttempt, OnEndpointDisabled or a Client that ignores its request's
+// context runs on until that returns, after Shutdown, and a hook may still
+// be called for an attempt whose recording finished as ctx ended.
+//
+// Every call, also a second or concurrent one, waits the same way: until
+// every goroutine has returned, or its own ctx ends.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
@@ -144,11 +161,24 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	select {
 	case <-d.done:
 		d.cancel()
+		d.cancelAbortRec()
 		return nil
 	case <-ctx.Done():
-		d.cancel()
-		<-d.done
+		d.cancel()         // abort in-flight requests
+		d.cancelAbortRec() // and recordings: at least once, the lease brings them back
 		return ctx.Err()
+	}
+}
+
+// recordContext is the context for recording an attempt: ctx's values but
+// not its cancellation (an answer is recorded even as Shutdown begins),
+// bounded by Config.recordTimeout and cancelled when Shutdown's ctx ends.
+func (d *Dispatcher) recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.recordTimeout())
+	stop := context.AfterFunc(d.abortRec, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
 	}
 }
 

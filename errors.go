@@ -40,8 +40,11 @@ type DuplicateEventError struct {
 	Existing *StoredEvent // ID, Type, TenantID and CreatedAt at least
 }
 
-// Error names the ID.
+// Error names the ID, when Existing is set.
 func (e *DuplicateEventError) Error() string {
+	if e == nil || e.Existing == nil {
+		return ErrDuplicateEvent.Error()
+	}
 	return ErrDuplicateEvent.Error() + ": " + e.Existing.ID
 }
 

@@ -183,7 +183,9 @@ func TestKillChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := webhook.NewDispatcher(s, &webhook.Config{
-		AllowPrivateNetworks: true, Workers: 4, Lease: killLease, RequestTimeout: time.Second,
+		// The Lease must exceed RequestTimeout plus the time recording may
+		// take (min(RequestTimeout, 10 s)); the receivers answer in 5 ms.
+		AllowPrivateNetworks: true, Workers: 4, Lease: killLease, RequestTimeout: 500 * time.Millisecond,
 		PollInterval: 100 * time.Millisecond,
 	})
 	if err != nil {
