@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -594,4 +597,42 @@ func TestMaintainConcurrently(t *testing.T) {
 	h.deliver(t0.Add(time.Hour), webhook.OutcomeSuccess)
 	h.maintain(t0.Add(2 * time.Hour))
 	assert.Equal(t, memstore.Sizes{Endpoints: 2, Tenants: 1, Secrets: 2}, h.s.Sizes())
+}
+
+// The Dispatcher finds the Maintainer and calls Maintain with its clock:
+// a delivered event is gone once its clock is past Retention.
+func TestDispatcherMaintainsStore(t *testing.T) {
+	ctx := context.Background()
+	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer receiver.Close()
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	s := memstore.NewWithOptions(&memstore.Options{Retention: retention})
+	d, err := webhook.NewDispatcher(s, &webhook.Config{
+		AllowPrivateNetworks: true,
+		PollInterval:         5 * time.Millisecond,
+		MaintenanceInterval:  5 * time.Millisecond,
+		Clock:                func() time.Time { return time.Unix(0, clock.Load()).UTC() },
+	})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	defer func() { require.NoError(t, d.Shutdown(ctx)) }()
+
+	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: receiver.URL})
+	require.NoError(t, err)
+	ev, err := d.Publish(ctx, webhook.Event{ID: "ev", Type: "post.created", TenantID: "acme", Data: 1})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		page, _, err := s.ListDeliveries(ctx, webhook.DeliveryFilter{EventID: ev.ID, State: webhook.StateSucceeded})
+		return err == nil && len(page) == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	_, err = s.GetEvent(ctx, ev.ID)
+	require.NoError(t, err, "kept within Retention")
+
+	clock.Add(int64(retention + time.Second))
+	require.Eventually(t, func() bool {
+		_, err := s.GetEvent(ctx, ev.ID)
+		return errors.Is(err, webhook.ErrNotFound)
+	}, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, memstore.Sizes{Endpoints: 1, Tenants: 1, Secrets: 1}, s.Sizes())
 }

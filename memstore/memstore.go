@@ -15,9 +15,10 @@
 // default), counted from their last update, with their attempts; then the
 // events created more than Retention ago that have no delivery left, with
 // their bodies; then the secrets whose rotation grace period is over.
-// Pending deliveries are never pruned, nor their events. Without a
-// Dispatcher, call Maintain yourself; with a negative Retention nothing is
-// pruned and the Store keeps everything, as before.
+// Pending deliveries are never pruned, nor their events. A Store used
+// without a Dispatcher prunes only when Maintain (or Prune) is called; with
+// a negative Retention, Maintain does nothing and the Store keeps
+// everything.
 //
 // An event keeps its ID until it is pruned: until then GetEvent finds it and
 // Enqueue of the same ID is a duplicate, even when it has no deliveries
