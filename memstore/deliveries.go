@@ -30,8 +30,13 @@ const (
 //
 // A delivery for an endpoint that is disabled, or that does not exist, is
 // stored already failed with webhook.ReasonEndpointDisabled: Claim would end
-// it so anyway, and this way it never waits in the queue. A delivery ID that
-// is empty, repeated or already stored is rejected with webhook.ErrInvalid.
+// it so anyway, and this way it never waits in the queue; its retention
+// counts from the UpdatedAt it was given. An empty State is stored as
+// pending, as sqlstore does. A delivery ID that is empty, repeated or
+// already stored is rejected with webhook.ErrInvalid.
+//
+// The event ID stays taken until Maintain prunes the event (see the
+// package doc), even if it has no deliveries.
 func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
 	if ev == nil || ev.ID == "" {
 		return invalid("event without an ID")
@@ -54,11 +59,17 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 		seen[d.ID] = true
 	}
 
-	er := &eventRec{ev: *ev, deliveries: make([]*deliveryRec, 0, len(deliveries))}
+	er := &eventRec{ev: *ev, seq: s.nextSeq(), deliveries: make([]*deliveryRec, 0, len(deliveries))}
 	er.ev.Body = slices.Clone(ev.Body)
 	s.events[ev.ID] = er
+	if len(deliveries) == 0 {
+		heap.Push(&s.empty, er)
+	}
 	for _, d := range deliveries {
 		dr := &deliveryRec{d: *d, seq: s.nextSeq(), ev: er, index: -1}
+		if dr.d.State == "" {
+			dr.d.State = webhook.StatePending
+		}
 		s.deliveries[d.ID] = dr
 		er.deliveries = append(er.deliveries, dr)
 		ep := s.endpoints[d.EndpointID]
@@ -66,14 +77,15 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 			dr.d.State = webhook.StateFailed
 			dr.d.LastError = webhook.ReasonEndpointDisabled
 		}
-		if ep == nil {
-			continue
+		if ep != nil {
+			dr.ep = ep
+			ep.deliveries[d.ID] = dr
 		}
-		dr.ep = ep
-		ep.deliveries[d.ID] = dr
 		if dr.d.State == webhook.StatePending {
 			heap.Push(&ep.pending, dr)
 			s.fixReady(ep)
+		} else {
+			heap.Push(&s.ended, dr)
 		}
 	}
 	return nil
@@ -222,6 +234,7 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 	case webhook.OutcomeSuccess:
 		dr.d.State = webhook.StateSucceeded
 		dr.d.LastError = ""
+		heap.Push(&s.ended, dr)
 		er.ep.ConsecutiveFailures = 0
 		er.ep.LastSuccessAt = c.Now
 	case webhook.OutcomeRetry:
@@ -233,6 +246,7 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 	case webhook.OutcomeFail:
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = c.Attempt.Error
+		heap.Push(&s.ended, dr)
 		er.ep.ConsecutiveFailures++
 		er.ep.LastFailureAt = c.Now
 		er.ep.LastFailureReason = c.Attempt.Error
@@ -457,6 +471,7 @@ func (s *Store) requeue(er *endpointRec, drs []*deliveryRec, now time.Time) int 
 		return 0
 	}
 	for _, dr := range drs {
+		unqueue(dr) // from the ended heap
 		dr.d.State = webhook.StatePending
 		dr.d.Attempts = 0
 		dr.d.LastError = ""

@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,4 +39,28 @@ func ExampleNew() {
 	// Output:
 	// dlv_1 {"id":"evt_1"} 1
 	// succeeded 1 12:00:01
+}
+
+// A Store keeps ended deliveries, their attempts and their events for
+// Options.Retention; Maintain, which the Dispatcher calls every
+// Config.MaintenanceInterval, prunes what is older.
+func ExampleNewWithOptions() {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := memstore.NewWithOptions(&memstore.Options{Retention: 7 * 24 * time.Hour})
+
+	// An event no endpoint subscribed to: no deliveries, but its ID is taken.
+	ev := &webhook.StoredEvent{ID: "evt_1", Type: "post.created", TenantID: "acme", CreatedAt: now}
+	_ = s.Enqueue(ctx, ev, nil)
+
+	_ = s.Maintain(ctx, now.Add(24*time.Hour))
+	_, err := s.GetEvent(ctx, "evt_1")
+	fmt.Println("after a day:", err)
+
+	_ = s.Maintain(ctx, now.Add(8*24*time.Hour))
+	_, err = s.GetEvent(ctx, "evt_1")
+	fmt.Println("after 8 days:", errors.Is(err, webhook.ErrNotFound))
+	// Output:
+	// after a day: <nil>
+	// after 8 days: true
 }

@@ -2,11 +2,30 @@
 // single-process applications that can afford to lose undelivered webhooks
 // when the process exits.
 //
-// A Store is safe for concurrent use by many goroutines. It keeps every
-// event, delivery and attempt until the endpoint is deleted; nothing is
-// pruned. Values it returns are copies, except Claim.Body, which is the one
-// stored body of the event, shared by every claim of that event: callers
-// must not modify it.
+// A Store is safe for concurrent use by many goroutines. Values it returns
+// are copies, except Claim.Body, which is the one stored body of the event,
+// shared by every claim of that event: callers must not modify it.
+//
+// # Retention
+//
+// A Store prunes as sqlstore does, so a long-running process stays flat: it
+// implements webhook.Maintainer, and Maintain, which the Dispatcher calls
+// every Config.MaintenanceInterval, deletes the deliveries that ended
+// (succeeded or failed) more than Options.Retention ago (30 days by
+// default), counted from their last update, with their attempts; then the
+// events created more than Retention ago that have no delivery left, with
+// their bodies; then the secrets whose rotation grace period is over.
+// Pending deliveries are never pruned, nor their events. A Store used
+// without a Dispatcher prunes only when Maintain (or Prune) is called; with
+// a negative Retention, Maintain does nothing and the Store keeps
+// everything.
+//
+// An event keeps its ID until it is pruned: until then GetEvent finds it and
+// Enqueue of the same ID is a duplicate, even when it has no deliveries
+// left, whether because they were pruned or deleted with their endpoint
+// (DeleteEndpoint leaves events to Maintain, as other endpoints may share
+// them) or because no endpoint subscribed to it. Once pruned, its ID is new
+// again.
 package memstore
 
 import (
@@ -21,12 +40,38 @@ import (
 	webhook "github.com/outhook/webhook"
 )
 
-// Store is an in-memory webhook.Store. Create one with New; the zero value
-// is not usable.
-type Store struct {
-	mu sync.Mutex
+// Defaults of Options, the same as sqlstore's.
+const (
+	// RetentionDefault is how long ended deliveries, their attempts and
+	// their events are kept before Maintain deletes them (as
+	// sqlstore.RetentionDefault).
+	RetentionDefault = 30 * 24 * time.Hour
+	// PruneBatchDefault is how many deliveries, or events, Prune deletes
+	// under one hold of the Store's lock (as sqlstore.PruneBatchDefault).
+	PruneBatchDefault = 500
+)
 
-	seq        uint64 // creation sequence for endpoints and deliveries
+// Options configure a Store. The zero value (or nil) is valid.
+type Options struct {
+	// Retention is how long ended (succeeded or failed) deliveries, their
+	// attempts and their events are kept, counted from the delivery's last
+	// update (for an event that has no delivery: from its CreatedAt).
+	// Negative keeps everything. Defaults to RetentionDefault.
+	Retention time.Duration
+	// PruneBatch is how many deliveries, or events, Prune deletes under
+	// one hold of the Store's lock; the lock is released between batches,
+	// so workers and publishers go on meanwhile. Defaults to
+	// PruneBatchDefault.
+	PruneBatch int
+}
+
+// Store is an in-memory webhook.Store. Create one with New or
+// NewWithOptions; the zero value is not usable.
+type Store struct {
+	mu   sync.Mutex
+	opts Options
+
+	seq        uint64 // creation sequence for endpoints, events and deliveries
 	endpoints  map[string]*endpointRec
 	tenants    map[string]map[string]*endpointRec
 	events     map[string]*eventRec
@@ -34,6 +79,12 @@ type Store struct {
 
 	ready  endpointHeap // endpoints with unleased pending deliveries
 	leased deliveryHeap // leased deliveries, by lease expiry
+	ended  deliveryHeap // ended deliveries, by UpdatedAt
+	empty  eventHeap    // events without deliveries, by CreatedAt
+
+	// expiring holds the endpoints with a secret that has an ExpiresAt,
+	// the only ones whose secrets Maintain has to look at.
+	expiring map[*endpointRec]struct{}
 }
 
 // endpointRec is an endpoint and everything that hangs off it.
@@ -52,6 +103,7 @@ type endpointRec struct {
 // (read-only) by every Claim of the event.
 type eventRec struct {
 	ev         webhook.StoredEvent
+	seq        uint64
 	deliveries []*deliveryRec
 }
 
@@ -70,16 +122,38 @@ type deliveryRec struct {
 	index int           // its index in heap
 }
 
-var _ webhook.Store = (*Store)(nil)
+var (
+	_ webhook.Store      = (*Store)(nil)
+	_ webhook.Maintainer = (*Store)(nil)
+)
 
-// New returns an empty Store.
+// New returns an empty Store with the default Options.
 func New() *Store {
+	return NewWithOptions(nil)
+}
+
+// NewWithOptions returns an empty Store configured by opts; nil means the
+// defaults, as New.
+func NewWithOptions(opts *Options) *Store {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Retention == 0 {
+		o.Retention = RetentionDefault
+	}
+	if o.PruneBatch <= 0 {
+		o.PruneBatch = PruneBatchDefault
+	}
 	return &Store{
+		opts:       o,
 		endpoints:  make(map[string]*endpointRec),
 		tenants:    make(map[string]map[string]*endpointRec),
 		events:     make(map[string]*eventRec),
 		deliveries: make(map[string]*deliveryRec),
-		leased:     deliveryHeap{byLease: true},
+		leased:     deliveryHeap{order: byLease},
+		ended:      deliveryHeap{order: byUpdated},
+		expiring:   make(map[*endpointRec]struct{}),
 	}
 }
 
@@ -152,6 +226,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 	}
 	s.endpoints[ep.ID] = er
 	tenant[ep.ID] = er
+	s.trackExpiry(er)
 	return nil
 }
 
@@ -214,9 +289,12 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 }
 
 // DeleteEndpoint removes the endpoint, its secrets, its deliveries and their
-// attempts. The events stay: other endpoints may share them. A worker that
-// holds a lease on one of the removed deliveries gets webhook.ErrLeaseLost
-// from Complete.
+// attempts. The events stay, as other endpoints may share them: an event
+// left without deliveries is deleted with its body by Maintain once it is
+// older than Options.Retention, as sqlstore does, and until then is still
+// found by GetEvent and still a duplicate for Enqueue. A worker that holds a
+// lease on one of the removed deliveries gets webhook.ErrLeaseLost from
+// Complete.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	er, err := s.lockEndpoint(ctx, id)
 	if err != nil {
@@ -235,8 +313,12 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	}
 	for ev := range touched {
 		ev.deliveries = slices.DeleteFunc(ev.deliveries, func(dr *deliveryRec) bool { return dr.ep == er })
+		if len(ev.deliveries) == 0 {
+			heap.Push(&s.empty, ev)
+		}
 	}
 	delete(s.endpoints, id)
+	delete(s.expiring, er)
 	tenant := s.tenants[er.ep.TenantID]
 	delete(tenant, id)
 	if len(tenant) == 0 {
@@ -281,6 +363,7 @@ func (s *Store) failPending(er *endpointRec, now time.Time) {
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = webhook.ReasonEndpointDisabled
 		dr.d.UpdatedAt = now
+		heap.Push(&s.ended, dr)
 	}
 	for len(er.pending.items) > 0 {
 		end(er.pending.items[len(er.pending.items)-1])
@@ -327,7 +410,20 @@ func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret
 		}
 	}
 	er.secrets = append(kept, next)
+	s.trackExpiry(er)
 	return nil
+}
+
+// trackExpiry puts er in s.expiring if one of its secrets has an
+// ExpiresAt, and takes it out otherwise.
+func (s *Store) trackExpiry(er *endpointRec) {
+	for _, sec := range er.secrets {
+		if !sec.ExpiresAt.IsZero() {
+			s.expiring[er] = struct{}{}
+			return
+		}
+	}
+	delete(s.expiring, er)
 }
 
 // activeSecrets returns the endpoint's secrets active at now, newest first

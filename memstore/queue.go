@@ -23,21 +23,45 @@ import (
 // their original NextAttemptAt and sequence, so a delivery whose worker died
 // is again "oldest due first". Complete removes a delivery from whichever
 // heap holds it by its index.
+//
+// Ended (succeeded or failed) deliveries go to a third, global heap ordered
+// by UpdatedAt, from which Prune takes those that ended before its cutoff
+// without looking at the others. Every delivery is therefore in exactly one
+// heap: its endpoint's when pending and unleased, the leased heap when
+// pending and leased, the ended heap otherwise. Requeue takes a delivery
+// out of the ended heap by its index.
+//
+// Events that have no delivery left (never had one, or lost the last one to
+// Prune or DeleteEndpoint) wait in a heap ordered by CreatedAt until Prune
+// deletes them. An event never gains deliveries after Enqueue, so once in
+// that heap it stays there until it is deleted.
 
-// deliveryHeap is a heap of deliveries ordered by NextAttemptAt (or by lease
-// expiry when byLease is set) and then by creation sequence. It implements
-// heap.Interface and keeps deliveryRec.index up to date.
+// deliveryOrder is what a deliveryHeap is ordered by.
+type deliveryOrder int
+
+const (
+	byDue     deliveryOrder = iota // NextAttemptAt: an endpoint's unleased pending deliveries
+	byLease                        // lease expiry: leased deliveries
+	byUpdated                      // UpdatedAt: ended deliveries
+)
+
+// deliveryHeap is a heap of deliveries ordered by NextAttemptAt, lease
+// expiry or UpdatedAt (see order) and then by creation sequence. It
+// implements heap.Interface and keeps deliveryRec.index up to date.
 type deliveryHeap struct {
-	items   []*deliveryRec
-	byLease bool
+	items []*deliveryRec
+	order deliveryOrder
 }
 
 func (h *deliveryHeap) Len() int { return len(h.items) }
 
 func (h *deliveryHeap) Less(i, j int) bool {
 	a, b := h.items[i], h.items[j]
-	if h.byLease {
+	switch h.order {
+	case byLease:
 		return earlier(a.leaseUntil, b.leaseUntil, a.seq, b.seq)
+	case byUpdated:
+		return earlier(a.d.UpdatedAt, b.d.UpdatedAt, a.seq, b.seq)
 	}
 	return lessDue(a, b)
 }
@@ -115,6 +139,40 @@ func (h *endpointHeap) Pop() any {
 	*h = old[:n]
 	e.qindex = -1
 	return e
+}
+
+// eventHeap is the heap of events that have no delivery left, ordered by
+// CreatedAt and then by the order they were stored in. It implements
+// heap.Interface.
+type eventHeap []*eventRec
+
+func (h eventHeap) Len() int { return len(h) }
+
+func (h eventHeap) Less(i, j int) bool {
+	return earlier(h[i].ev.CreatedAt, h[j].ev.CreatedAt, h[i].seq, h[j].seq)
+}
+
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+
+// Push adds x (an *eventRec); use heap.Push, not this.
+func (h *eventHeap) Push(x any) { *h = append(*h, x.(*eventRec)) }
+
+// Pop removes the last item; use heap.Pop, not this.
+func (h *eventHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	e := old[n]
+	old[n] = nil
+	*h = old[:n]
+	return e
+}
+
+// peek returns the head, or nil when the heap is empty.
+func (h eventHeap) peek() *eventRec {
+	if len(h) == 0 {
+		return nil
+	}
+	return h[0]
 }
 
 // lessDue orders two deliveries by due time, then creation sequence.
