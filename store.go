@@ -183,7 +183,12 @@ type Completion struct {
 type DeliveryFilter struct {
 	EndpointID string
 	EventID    string
-	State      DeliveryState
+	// TenantID keeps only the tenant's deliveries: a customer-facing log
+	// (the portal) always sets it.
+	TenantID string
+	// EventType keeps only deliveries of events of exactly that type.
+	EventType string
+	State     DeliveryState
 	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.
 	Since time.Time
 	Until time.Time

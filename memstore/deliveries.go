@@ -322,6 +322,8 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 		d := &dr.d
 		if (f.EndpointID != "" && d.EndpointID != f.EndpointID) ||
 			(f.EventID != "" && d.EventID != f.EventID) ||
+			(f.TenantID != "" && d.TenantID != f.TenantID) ||
+			(f.EventType != "" && d.EventType != f.EventType) ||
 			(f.State != "" && d.State != f.State) ||
 			(!f.Since.IsZero() && d.CreatedAt.Before(f.Since)) ||
 			(!f.Until.IsZero() && !d.CreatedAt.Before(f.Until)) ||

@@ -53,6 +53,27 @@ func testListDeliveries(t *testing.T, newStore newStoreFunc) {
 		assertDelivery(t, nw[0], page[0])
 	})
 
+	t.Run("filters by tenant and event type", func(t *testing.T) {
+		f := setup(t, newStore)
+		mine := f.createEndpoint()
+		other := f.createEndpoint(func(ep *webhook.Endpoint) { ep.TenantID = "other-" + f.tenant })
+		_, created := f.enqueue(at(time.Second), mine)
+		ev := f.newEvent(at(2 * time.Second))
+		ev.Type = "post.deleted"
+		deleted := newDelivery(ev, mine, ev.CreatedAt)
+		require.NoError(t, f.s.Enqueue(f.ctx, ev, []*webhook.Delivery{deleted}))
+		evOther := f.newEvent(at(3 * time.Second))
+		evOther.TenantID = other.TenantID
+		theirs := newDelivery(evOther, other, evOther.CreatedAt)
+		require.NoError(t, f.s.Enqueue(f.ctx, evOther, []*webhook.Delivery{theirs}))
+
+		assert.Equal(t, []string{deleted.ID, created[0].ID}, ids(f.listAll(webhook.DeliveryFilter{TenantID: f.tenant}, 1)))
+		assert.Equal(t, []string{theirs.ID}, ids(f.listAll(webhook.DeliveryFilter{TenantID: other.TenantID}, 10)))
+		assert.Equal(t, []string{deleted.ID}, ids(f.listAll(webhook.DeliveryFilter{TenantID: f.tenant, EventType: "post.deleted"}, 10)))
+		assert.Equal(t, []string{theirs.ID, created[0].ID}, ids(f.listAll(webhook.DeliveryFilter{EventType: "post.created"}, 10)))
+		assert.Empty(t, f.listAll(webhook.DeliveryFilter{TenantID: other.TenantID, EventType: "post.deleted"}, 10))
+	})
+
 	t.Run("filters by endpoint, event, state and time, alone and together", func(t *testing.T) {
 		f := setup(t, newStore)
 		a, b := f.createEndpoint(), f.createEndpoint()

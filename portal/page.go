@@ -1,0 +1,4 @@
+package portal
+
+// pageRoutes registers the page (placeholder until the page lands).
+func (h *Handler) pageRoutes() {}
