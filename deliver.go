@@ -201,15 +201,19 @@ func excerpt(b []byte, n int) string {
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent,
-// unparseable or in the past, and never more than a year.
+// unparseable or in the past, and never more than a year. A number too large
+// for int64 is a very long delay, so it saturates at the year like any other
+// large value (Dispatcher.retryDelay then caps it at Config.MaxRetryAfter).
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	const limit = 365 * 24 * time.Hour
 	v = strings.TrimSpace(v)
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// Out of range, ParseInt returns ErrRange with the value saturated at
+	// math.MaxInt64 or math.MinInt64: keep it, the sign is what matters.
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs <= 0 {
 			return 0
 		}
-		return min(time.Duration(min(secs, int64(limit/time.Second)))*time.Second, limit)
+		return time.Duration(min(secs, int64(limit/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return min(t.Sub(now), limit)
