@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +23,8 @@ type response struct {
 	status     int
 	excerpt    string
 	retryAfter time.Duration // from Retry-After on 429/503; 0 if absent
-	err        error         // transport error, redacted of the URL
+	err        error         // transport error, redacted of the URL: for the log
+	failure    string        // err as a customer reads it (transportReason)
 	// local is set when the request could not even be built or signed: a
 	// configuration problem on the sender's side, not the endpoint's fault.
 	local bool
@@ -29,17 +32,29 @@ type response struct {
 
 func (r response) success() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
 
-// reason is the attempt's Error text: empty on success.
+// reason is the attempt's Error text, bounded by boundReason: empty on
+// success.
 func (r response) reason() string {
 	switch {
+	case r.err != nil && r.failure != "":
+		return boundReason(r.failure)
 	case r.err != nil:
-		return r.err.Error()
+		return boundReason(transportReason(r.err, phaseUnknown, false, 0))
 	case r.success():
 		return ""
 	case r.status >= 300 && r.status < 400:
 		return fmt.Sprintf("HTTP %d (redirects are not followed)", r.status)
 	}
 	return "HTTP " + strconv.Itoa(r.status)
+}
+
+// detail is the raw transport error for the log, bounded like a reason;
+// empty when there was none.
+func (r response) detail() string {
+	if r.err == nil {
+		return ""
+	}
+	return boundReason(r.err.Error())
 }
 
 // deliver makes one attempt of a claimed delivery and records it.
@@ -59,7 +74,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		// Not the endpoint's fault: charge it nothing. The lease expires
 		// and the delivery is tried again, so nothing is lost while the
 		// configuration is fixed.
-		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.err)
+		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.detail())
 		return
 	case ctx.Err() != nil && resp.err != nil:
 		// Aborted by Shutdown or Start's context: our doing, not the
@@ -81,7 +96,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		comp.Outcome = OutcomeSuccess
 	case resp.err == nil && resp.status == http.StatusGone:
 		comp.Outcome = OutcomeFail
-		comp.DisableReason = "endpoint answered 410 Gone"
+		comp.DisableReason = boundReason("endpoint answered 410 Gone")
 	case a.Number >= d.maxAttempts(ep):
 		comp.Outcome = OutcomeFail
 		comp.DisableAfter = max(d.cfg.DisableAfter, 0)
@@ -98,13 +113,13 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		d.log.Log(ctx, level, "webhook: recording attempt failed", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", err)
 		return
 	}
-	d.logAttempt(ctx, c, a, comp)
+	d.logAttempt(ctx, c, a, comp, resp.detail())
 	if d.cfg.OnAttempt != nil {
 		d.cfg.OnAttempt(AttemptResult{Attempt: *a, EventType: c.Delivery.EventType, Endpoint: *after, Outcome: comp.Outcome, RetryAt: comp.RetryAt})
 	}
 	if disabled {
 		d.log.Warn("webhook: endpoint disabled", "endpoint", after.ID, "tenant", after.TenantID,
-			"url", redactURL(after.URL), "reason", after.DisabledReason)
+			"url", redactURL(after.URL), "reason", boundReason(after.DisabledReason))
 		if d.cfg.OnEndpointDisabled != nil {
 			d.cfg.OnEndpointDisabled(*after)
 		}
@@ -119,11 +134,17 @@ func fillAttempt(a *Attempt, r response, now time.Time) {
 	a.Success = r.success()
 }
 
-func (d *Dispatcher) logAttempt(ctx context.Context, c *Claim, a *Attempt, comp Completion) {
+// logAttempt writes one line for a recorded attempt. Its err is the
+// attempt's reason; detail, when set, the raw transport error behind it
+// (redacted of the URL, bounded like a reason).
+func (d *Dispatcher) logAttempt(ctx context.Context, c *Claim, a *Attempt, comp Completion, detail string) {
 	attrs := []any{
 		"delivery", a.DeliveryID, "event", a.EventID, "type", c.Delivery.EventType,
 		"endpoint", a.EndpointID, "url", redactURL(c.Endpoint.URL),
 		"attempt", a.Number, "status", a.StatusCode, "duration", a.Duration,
+	}
+	if detail != "" {
+		attrs = append(attrs, "detail", detail)
 	}
 	switch comp.Outcome {
 	case OutcomeSuccess:
@@ -153,8 +174,16 @@ func (d *Dispatcher) retryDelay(n int, retryAfter time.Duration) time.Duration {
 // send signs and sends body to ep once. It never returns an error that
 // names the URL: the URL may carry a secret.
 func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, eventID string, body []byte) response {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	// The wall clock, not Config.Clock: this is the network's deadline,
+	// the one the context below keeps.
+	deadline := time.Now().Add(d.cfg.RequestTimeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	var phase atomic.Int32 // a sendPhase; trace hooks may run on other goroutines
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn: func(string) { phase.Store(int32(phaseConnecting)) },
+		GotConn: func(httptrace.GotConnInfo) { phase.Store(int32(phaseConnected)) },
+	})
 
 	if ep.ContentType == ContentTypeForm {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
@@ -180,7 +209,9 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 
 	res, err := d.cfg.Client.Do(req)
 	if err != nil {
-		return response{err: redactError(err)}
+		err = redactError(err)
+		spent := !time.Now().Before(deadline)
+		return response{err: err, failure: transportReason(err, sendPhase(phase.Load()), spent, d.cfg.RequestTimeout)}
 	}
 	defer res.Body.Close()
 	// Read a bounded amount so the connection can be reused; never more.
@@ -192,24 +223,30 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	return out
 }
 
-// excerpt returns at most n bytes of b as valid UTF-8.
+// excerpt returns at most n bytes of b as valid UTF-8 without NUL (which
+// no PostgreSQL text column holds): invalid bytes, a rune cut in two at
+// the end, and NULs are dropped.
 func excerpt(b []byte, n int) string {
 	if len(b) > n {
 		b = b[:n]
 	}
-	return strings.ToValidUTF8(string(b), "")
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), ""), "\x00", "")
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent,
-// unparseable or in the past, and never more than a year.
+// unparseable or in the past, and never more than a year. A number too large
+// for int64 is a very long delay, so it saturates at the year like any other
+// large value (Dispatcher.retryDelay then caps it at Config.MaxRetryAfter).
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	const limit = 365 * 24 * time.Hour
 	v = strings.TrimSpace(v)
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// Out of range, ParseInt returns ErrRange with the value saturated at
+	// math.MaxInt64 or math.MinInt64: keep it, the sign is what matters.
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs <= 0 {
 			return 0
 		}
-		return min(time.Duration(min(secs, int64(limit/time.Second)))*time.Second, limit)
+		return time.Duration(min(secs, int64(limit/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return min(t.Sub(now), limit)

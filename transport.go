@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -45,7 +46,7 @@ func NewClient(allowPrivate bool, workers int) *http.Client {
 	workers = max(workers, 2)
 	tr := &http.Transport{
 		Proxy:                  nil, // a proxy would dial for us and bypass the guard
-		DialContext:            dialer.DialContext,
+		DialContext:            timedDial(dialer),
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           workers * 4,
 		MaxIdleConnsPerHost:    workers,
@@ -63,6 +64,33 @@ func NewClient(allowPrivate bool, workers int) *http.Client {
 		},
 	}
 }
+
+// timedDial is d.DialContext, with a dial that outlasts d.Timeout (while
+// the request still had time) reported as a *connectTimeoutError, so the
+// attempt can say how long it waited to connect.
+func timedDial(d *net.Dialer) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, address)
+		var ne net.Error
+		var dns *net.DNSError
+		if err != nil && ctx.Err() == nil && d.Timeout > 0 &&
+			errors.As(err, &ne) && ne.Timeout() && !errors.As(err, &dns) {
+			err = &connectTimeoutError{after: d.Timeout, err: err}
+		}
+		return c, err
+	}
+}
+
+// connectTimeoutError is a dial that took longer than the dialer allows.
+type connectTimeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *connectTimeoutError) Error() string   { return e.err.Error() }
+func (e *connectTimeoutError) Unwrap() error   { return e.err }
+func (e *connectTimeoutError) Timeout() bool   { return true }
+func (e *connectTimeoutError) Temporary() bool { return true }
 
 // guardDial runs after DNS, on the exact address about to be dialled.
 func guardDial(network, address string, _ syscall.RawConn) error {

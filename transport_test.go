@@ -88,8 +88,19 @@ func TestParseRetryAfter(t *testing.T) {
 		{" 5 ", "5s"},
 		{"-3", "0s"},
 		{"soon", "0s"},
+		{"0", "0s"},
+		{"12abc", "0s"},
+		{"1e3", "0s"},
 		{"Sun, 22 Nov 2026 12:01:30 GMT", "1m30s"},
 		{"Sun, 22 Nov 2026 11:00:00 GMT", "0s"},
+		// Beyond a year, and beyond int64: a long delay all the same,
+		// saturated at a year (retryDelay caps it at MaxRetryAfter).
+		{"31536001", "8760h0m0s"},
+		{"9223372036854775807", "8760h0m0s"},
+		{"100000000000000000000", "8760h0m0s"}, // 10^20
+		{"99999999999999999999999999999999999999", "8760h0m0s"},
+		{"-100000000000000000000", "0s"},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", "8760h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.in), func(t *testing.T) {
@@ -99,17 +110,34 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 // Retry-After comes from the customer's server: whatever it says, the
-// delay is never negative and never beyond a year.
+// delay is never negative and never beyond a year, and a positive number of
+// seconds, however large, is a positive delay that grows with the number.
 func FuzzParseRetryAfter(f *testing.F) {
 	f.Add("120")
 	f.Add("Sun, 22 Nov 2026 12:01:30 GMT")
+	f.Add("Fri, 31 Dec 9999 23:59:59 GMT")
 	f.Add("99999999999999999999")
 	f.Add("-1")
+	f.Add("0")
 	now := mustTime("2026-11-22T12:00:00Z")
+	const year = 365 * 24 * time.Hour
 	f.Fuzz(func(t *testing.T, v string) {
 		d := parseRetryAfter(v, now)
-		if d < 0 || d > 366*24*time.Hour {
+		if d < 0 || d > year {
 			t.Fatalf("parseRetryAfter(%q) = %s", v, d)
+		}
+		digits := strings.TrimSpace(v)
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			return
+		}
+		significant := strings.TrimLeft(digits, "0")
+		switch {
+		case significant == "" && d != 0:
+			t.Fatalf("parseRetryAfter(%q) = %s, want 0", v, d)
+		case significant != "" && d <= 0:
+			t.Fatalf("parseRetryAfter(%q) = %s, want a positive delay", v, d)
+		case len(significant) > 8 && d != year: // 10^8 s is beyond a year
+			t.Fatalf("parseRetryAfter(%q) = %s, want the cap %s", v, d, year)
 		}
 	})
 }
