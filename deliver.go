@@ -106,11 +106,16 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 	}
 	after, disabled, err := d.store.Complete(ctx, comp)
 	if err != nil {
-		level := slog.LevelError
-		if errors.Is(err, ErrLeaseLost) {
+		level, msg := slog.LevelError, "webhook: recording attempt failed"
+		switch {
+		case errors.Is(err, ErrLeaseLost):
 			level = slog.LevelWarn
+		case d.abortRec.Err() != nil:
+			// Shutdown ran out of time: the delivery is retried after its
+			// lease, as documented on Shutdown.
+			level, msg = slog.LevelWarn, "webhook: recording attempt cancelled by shutdown; it is retried after its lease"
 		}
-		d.log.Log(ctx, level, "webhook: recording attempt failed", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", err)
+		d.log.Log(ctx, level, msg, "delivery", a.DeliveryID, "endpoint", ep.ID, "err", err)
 		return
 	}
 	d.logAttempt(ctx, c, a, comp, resp.detail())
