@@ -77,7 +77,7 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 		body = []byte{}
 	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, ev.CreatedAt.UnixNano(), body)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body)
 	if err != nil {
 		return err
 	}
@@ -101,9 +101,9 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 			if state == "" {
 				state = webhook.StatePending
 			}
-			next := d.NextAttemptAt.UnixNano()
+			next := clampNanos(d.NextAttemptAt)
 			args = append(args, d.ID, d.EventID, d.EventType, d.TenantID, d.EndpointID, string(state), d.Attempts,
-				next, next, d.LastError, d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano())
+				next, next, d.LastError, clampNanos(d.CreatedAt), clampNanos(d.UpdatedAt))
 		}
 		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
 			return err
@@ -162,7 +162,8 @@ const claimRounds = 8
 // at the lease's end, which is when another Claim may take them again if
 // no Complete came. On SQLite the transaction holds the write lock.
 //
-// The deliveries of an endpoint whose secret does not decrypt are left
+// The deliveries of an endpoint whose secret does not decrypt, or whose
+// stored events or headers do not decode (JSON edited by hand), are left
 // out of the result rather than failing the call: they keep the lease's
 // due time (so come up again when it ends), their LastError says why, and
 // Options.Logger hears of it.
@@ -183,7 +184,7 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 }
 
 func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([]*webhook.Claim, error) {
-	now := p.Now.UnixNano()
+	now := clampNanos(p.Now)
 	// Every lease gets its own token: this Claim's random part and the
 	// delivery ID.
 	token := newID() + "."
@@ -265,7 +266,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		}
 		if len(chosen) > 0 {
 			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
-				[]any{token, p.Now.Add(p.Lease).UnixNano()}, chosen); err != nil {
+				[]any{token, clampNanos(p.Now.Add(p.Lease))}, chosen); err != nil {
 				return nil, err
 			}
 			picked = append(picked, chosen...)
@@ -338,7 +339,8 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 
 	endpoints := map[string]*webhook.Endpoint{}
 	secrets := map[string][]webhook.Secret{}
-	// An endpoint whose secret does not decrypt (a key this instance does
+	// An endpoint whose row does not decode (events or headers JSON edited
+	// by hand) or whose secret does not decrypt (a key this instance does
 	// not hold yet during a rolling key rotation, a corrupt row) must not
 	// stop the Claim of every other endpoint's deliveries: its deliveries
 	// are left out and stay leased until the lease ends (their due time
@@ -358,12 +360,13 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 		}
 		if _, ok := endpoints[d.EndpointID]; !ok {
 			ep, err := s.getEndpoint(ctx, tx, d.EndpointID)
-			if err != nil {
-				return nil, err
+			var sec []webhook.Secret
+			if err == nil {
+				sec, err = s.activeSecrets(ctx, tx, d.EndpointID, now)
 			}
-			sec, err := s.activeSecrets(ctx, tx, d.EndpointID, now)
-			var bad *unreadableSecretError
-			if errors.As(err, &bad) {
+			var badSecret *unreadableSecretError
+			var badRow *corruptEndpointError
+			if errors.As(err, &badSecret) || errors.As(err, &badRow) {
 				unreadable[d.EndpointID] = err
 				unreadableOrder = append(unreadableOrder, d.EndpointID)
 				held[d.EndpointID] = append(held[d.EndpointID], d.ID)
@@ -384,16 +387,23 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 		})
 	}
 	for _, ep := range unreadableOrder {
+		lastError, msg := "signing secret unreadable, delivery delayed: ",
+			"sqlstore: claim left out deliveries whose endpoint secret does not decrypt; they are due again when the lease ends"
 		err := unreadable[ep]
+		var badRow *corruptEndpointError
+		if errors.As(err, &badRow) {
+			err = badRow // without getEndpoint's prefix
+			lastError, msg = "endpoint settings unreadable, delivery delayed: ",
+				"sqlstore: claim left out deliveries whose endpoint row does not decode; they are due again when the lease ends"
+		}
 		// Drop the lease token (no worker holds these rows) and say why
 		// in last_error, which ListDeliveries shows; due_at stays at the
 		// lease's end.
 		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = NULL, last_error = ? WHERE id IN (%s)`,
-			[]any{clean("signing secret unreadable, delivery delayed: "+err.Error(), 1024)}, held[ep]); err != nil {
+			[]any{clean(lastError+err.Error(), 1024)}, held[ep]); err != nil {
 			return nil, err
 		}
-		s.opts.Logger.ErrorContext(ctx, "sqlstore: claim left out deliveries whose endpoint secret does not decrypt; they are due again when the lease ends",
-			"endpoint", ep, "deliveries", len(held[ep]), "retry_at", retryAt, "err", err)
+		s.opts.Logger.ErrorContext(ctx, msg, "endpoint", ep, "deliveries", len(held[ep]), "retry_at", retryAt, "err", err)
 	}
 	return claims, nil
 }
@@ -432,7 +442,7 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 }
 
 func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) (*webhook.Endpoint, bool, error) {
-	now := c.Now.UnixNano()
+	now := clampNanos(c.Now)
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE OF e"
@@ -482,7 +492,7 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 			AND (state = 'pending' OR (state = 'failed' AND last_error = ?))`),
 			now, c.DeliveryID, c.Token, webhook.ReasonEndpointDisabled)
 	case webhook.OutcomeRetry:
-		at := c.RetryAt.UnixNano()
+		at := clampNanos(c.RetryAt)
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
 			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
 			at, at, reason, now, c.DeliveryID, c.Token)
@@ -510,7 +520,7 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	}
 	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}attempts (id, delivery_id, event_id, endpoint_id, number, started_at,
 		duration_ns, status_code, response_body, error, success) VALUES (`+placeholders(11)+`)`),
-		a.ID, c.DeliveryID, eventID, endpointID, a.Number, a.StartedAt.UnixNano(), int64(a.Duration), a.StatusCode,
+		a.ID, c.DeliveryID, eventID, endpointID, a.Number, clampNanos(a.StartedAt), int64(a.Duration), a.StatusCode,
 		clean(a.ResponseBody, s.opts.ResponseExcerpt), reason, boolInt(c.Outcome == webhook.OutcomeSuccess))
 	if err != nil {
 		return nil, false, err
@@ -673,7 +683,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.CreatedAt.UnixNano(), last.ID)
+		next = encodeCursor(clampNanos(last.CreatedAt), last.ID)
 	}
 	return out, next, nil
 }
@@ -696,10 +706,14 @@ func decodeCursor(c string) (int64, string, error) {
 	return n, id, nil
 }
 
-// ListAttempts implements webhook.Store.
+// ListAttempts implements webhook.Store: oldest first by StartedAt. Not by
+// number, which Requeue (Redeliver, Recover) starts again at 1. Attempts
+// that started at the same instant (only a clock that stands still does
+// that) come by number, then by ID.
 func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook.Attempt, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, delivery_id, event_id, endpoint_id, number, started_at,
-		duration_ns, status_code, response_body, error, success FROM {p}attempts WHERE delivery_id = ? ORDER BY number, started_at`), deliveryID)
+		duration_ns, status_code, response_body, error, success FROM {p}attempts WHERE delivery_id = ?
+		ORDER BY started_at, number, id`), deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
 	}
@@ -736,7 +750,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 	if (p.DeliveryID == "") == (p.EndpointID == "") {
 		return 0, &webhook.ValidationError{Field: "RequeueParams", Reason: "set exactly one of DeliveryID and EndpointID"}
 	}
-	now := p.Now.UnixNano()
+	now := clampNanos(p.Now)
 	since := int64(math.MinInt64)
 	if !p.Since.IsZero() {
 		since = clampNanos(p.Since)

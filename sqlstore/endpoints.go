@@ -18,6 +18,22 @@ const endpointColumns = `id, tenant_id, name, url, events, method, content_type,
 
 type scanner interface{ Scan(dest ...any) error }
 
+// corruptEndpointError marks an endpoint row whose stored events or
+// headers do not decode (JSON edited by hand): a fault of one endpoint's
+// data, which Claim handles per endpoint, unlike a database error.
+type corruptEndpointError struct {
+	id, column string
+	err        error
+}
+
+func (e *corruptEndpointError) Error() string {
+	return fmt.Sprintf("sqlstore: endpoint %s: stored %s do not decode as JSON (fix or delete the row): %v", e.id, e.column, e.err)
+}
+
+func (e *corruptEndpointError) Unwrap() error { return e.err }
+
+// scanEndpoint reads endpointColumns. A row whose events or headers do not
+// decode is a *corruptEndpointError naming the endpoint and the column.
 func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
 	var (
 		ep                                webhook.Endpoint
@@ -33,14 +49,14 @@ func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(events), &ep.Events); err != nil {
-		return nil, fmt.Errorf("sqlstore: endpoint %s: events: %w", ep.ID, err)
+		return nil, &corruptEndpointError{id: ep.ID, column: "events", err: err}
 	}
 	if len(ep.Events) == 0 {
 		ep.Events = nil
 	}
 	var h http.Header
 	if err := json.Unmarshal([]byte(headers), &h); err != nil {
-		return nil, fmt.Errorf("sqlstore: endpoint %s: headers: %w", ep.ID, err)
+		return nil, &corruptEndpointError{id: ep.ID, column: "headers", err: err}
 	}
 	if len(h) > 0 {
 		ep.Headers = h
@@ -109,12 +125,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 			VALUES (`+seqVal+placeholders(18)+`)`),
 			ep.ID, ep.TenantID, ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers,
 			boolInt(ep.Disabled), ep.DisabledReason, nanos(ep.DisabledAt), ep.ConsecutiveFailures,
-			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, ep.CreatedAt.UnixNano(), ep.UpdatedAt.UnixNano())
+			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, clampNanos(ep.CreatedAt), clampNanos(ep.UpdatedAt))
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}secrets (endpoint_id, seq, key_id, value, created_at, expires_at)
-			VALUES (?, 1, ?, ?, ?, ?)`), ep.ID, keyID, stored, secret.CreatedAt.UnixNano(), nanos(secret.ExpiresAt))
+			VALUES (?, 1, ?, ?, ?, ?)`), ep.ID, keyID, stored, clampNanos(secret.CreatedAt), nanos(secret.ExpiresAt))
 		return err
 	})
 	if err != nil && !errors.Is(err, webhook.ErrTooManyEndpoints) {
@@ -123,7 +139,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 	return err
 }
 
-// GetEndpoint implements webhook.Store.
+// GetEndpoint implements webhook.Store. An endpoint whose stored events
+// or headers do not decode (edited by hand) is an error naming the
+// endpoint and the column.
 func (s *Store) GetEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error) {
 	return s.getEndpoint(ctx, s.db, id)
 }
@@ -139,7 +157,13 @@ func (s *Store) getEndpoint(ctx context.Context, db querier, id string) (*webhoo
 	return ep, nil
 }
 
-// ListEndpoints implements webhook.Store.
+// ListEndpoints implements webhook.Store. If one of the tenant's
+// endpoints has stored events or headers that do not decode (edited by
+// hand), the call fails with an error naming that endpoint and column
+// rather than leaving it out: Publish reads the tenant's endpoints here,
+// and an endpoint skipped there would silently get no deliveries of the
+// events published meanwhile, with nothing to recover them from. Other
+// tenants are not affected.
 func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.Endpoint, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+endpointColumns+` FROM {p}endpoints
 		WHERE tenant_id = ? ORDER BY created_at, seq`), tenantID)
@@ -169,7 +193,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET name = ?, url = ?, events = ?, method = ?,
 		content_type = ?, max_attempts = ?, headers = ?, updated_at = ? WHERE id = ?`),
-		ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, ep.UpdatedAt.UnixNano(), ep.ID)
+		ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, clampNanos(ep.UpdatedAt), ep.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update endpoint: %w", err)
 	}
@@ -249,13 +273,13 @@ func (s *Store) DisableEndpoint(ctx context.Context, id, reason string, now time
 // disabled and ends its pending deliveries.
 func (s *Store) disable(ctx context.Context, tx querier, id, reason string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET disabled = 1, disabled_reason = ?, disabled_at = ?
-		WHERE id = ? AND disabled = 0`), reason, now.UnixNano(), id); err != nil {
+		WHERE id = ? AND disabled = 0`), reason, clampNanos(now), id); err != nil {
 		return err
 	}
 	// The lease token stays: an attempt in flight whose receiver answers
 	// 2xx is still recorded as a success (see complete).
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, updated_at = ?
-		WHERE endpoint_id = ? AND state = 'pending'`), webhook.ReasonEndpointDisabled, now.UnixNano(), id)
+		WHERE endpoint_id = ? AND state = 'pending'`), webhook.ReasonEndpointDisabled, clampNanos(now), id)
 	return err
 }
 
@@ -286,7 +310,7 @@ func (s *Store) forUpdate() string {
 // EnableEndpoint implements webhook.Store.
 func (s *Store) EnableEndpoint(ctx context.Context, id string, now time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET disabled = 0, disabled_reason = '', disabled_at = NULL,
-		consecutive_failures = 0, updated_at = ? WHERE id = ?`), now.UnixNano(), id)
+		consecutive_failures = 0, updated_at = ? WHERE id = ?`), clampNanos(now), id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: enable endpoint: %w", err)
 	}
@@ -303,14 +327,14 @@ func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret
 		if _, err := s.isDisabled(ctx, tx, id, true); err != nil {
 			return err
 		}
-		old := oldExpiresAt.UnixNano()
+		old := clampNanos(oldExpiresAt)
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}secrets SET expires_at = ?
 			WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?)`), old, id, old); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}secrets (endpoint_id, seq, key_id, value, created_at, expires_at)
 			VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}secrets WHERE endpoint_id = ?), ?, ?, ?, ?)`),
-			id, id, keyID, stored, next.CreatedAt.UnixNano(), nanos(next.ExpiresAt))
+			id, id, keyID, stored, clampNanos(next.CreatedAt), nanos(next.ExpiresAt))
 		return err
 	})
 	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
@@ -323,7 +347,7 @@ func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret
 // first, decrypted.
 func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string, now time.Time) ([]webhook.Secret, error) {
 	rows, err := db.QueryContext(ctx, s.q(`SELECT key_id, value, created_at, expires_at FROM {p}secrets
-		WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq DESC`), endpointID, now.UnixNano())
+		WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq DESC`), endpointID, clampNanos(now))
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM {p}secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`), now.UnixNano())
+	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM {p}secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`), clampNanos(now))
 	if err != nil {
 		return fmt.Errorf("sqlstore: prune secrets: %w", err)
 	}
@@ -36,7 +36,7 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 // in batches of Options.PruneBatch. It returns how many deliveries it
 // deleted. Maintain calls it with now minus Options.Retention.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
-	cut := cutoff.UnixNano()
+	cut := clampNanos(cutoff)
 	total := 0
 	for i := 0; i < maxPruneBatches; i++ {
 		n := 0

@@ -183,7 +183,7 @@ func (s *Store) apply(ctx context.Context, tx querier, m migration) error {
 		}
 	}
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-		m.version, m.name, time.Now().UnixNano())
+		m.version, m.name, clampNanos(time.Now()))
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: record version: %w", m.name, err)
 	}

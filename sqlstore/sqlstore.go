@@ -101,10 +101,10 @@ type Options struct {
 
 	// Logger receives what the Store handles without failing the call,
 	// so cannot return as an error: Claim leaving out the deliveries of
-	// an endpoint whose secret does not decrypt with EncryptionKeys
-	// (logged at Error level with the endpoint ID; the deliveries are due
-	// again when the lease ends, and their LastError says why). Defaults
-	// to slog.Default().
+	// an endpoint whose secret does not decrypt with EncryptionKeys, or
+	// whose stored events or headers do not decode (logged at Error level
+	// with the endpoint ID; the deliveries are due again when the lease
+	// ends, and their LastError says why). Defaults to slog.Default().
 	Logger *slog.Logger
 }
 
@@ -233,15 +233,20 @@ func placeholders(n int) string {
 // inTx runs fn in a transaction that holds the write lock from its start:
 // a plain transaction on PostgreSQL (row locks do the rest), BEGIN
 // IMMEDIATE on SQLite so that two writers never both read and then fail to
-// upgrade.
+// upgrade. If fn panics, the transaction is rolled back before the panic
+// goes on, so no PostgreSQL transaction stays open holding its connection
+// and locks, and no SQLite connection goes back to the pool inside BEGIN
+// IMMEDIATE.
 func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 	if s.dialect == Postgres {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("sqlstore: begin: %w", err)
 		}
+		// Rolls back on every way out that did not commit, a panic
+		// included; after Commit it does nothing.
+		defer func() { _ = tx.Rollback() }()
 		if err := fn(tx); err != nil {
-			_ = tx.Rollback()
 			return err
 		}
 		if err := tx.Commit(); err != nil {
@@ -257,10 +262,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlstore: begin immediate: %w", err)
 	}
+	// ended is set once COMMIT or ROLLBACK ran; if fn panics it is not,
+	// and the deferred call (which runs before conn.Close) rolls back.
+	ended := false
+	defer func() {
+		if !ended {
+			s.rollbackConn(ctx, conn)
+		}
+	}()
 	if err := fn(conn); err != nil {
+		ended = true
 		s.rollbackConn(ctx, conn)
 		return err
 	}
+	ended = true
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.rollbackConn(ctx, conn)
 		return fmt.Errorf("sqlstore: commit: %w", err)
@@ -280,13 +295,13 @@ func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-// nanos turns a time into the stored form: unix nanoseconds, NULL for the
-// zero time.
+// nanos turns a time into the stored form of a nullable column: NULL for
+// the zero time, else clampNanos.
 func nanos(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UnixNano()
+	return clampNanos(t)
 }
 
 // The times unix nanoseconds in an int64 can hold (years 1677 to 2262).
@@ -295,9 +310,11 @@ var (
 	maxNanoTime = time.Unix(0, math.MaxInt64)
 )
 
-// clampNanos is t.UnixNano() for a bound supplied by a caller, with times
-// outside the int64 range held at its ends instead of wrapping around
-// (time.UnixNano is undefined there: year 3000 would come out as 1830).
+// clampNanos is the one conversion of every time the Store writes or
+// compares with a column: t.UnixNano(), with times outside the int64 range
+// held at its ends (saturated) instead of wrapping around (time.UnixNano
+// is undefined there: year 3000 would come out as 1830, and an expiry
+// after 2262 would land in the past). Nullable columns go through nanos.
 func clampNanos(t time.Time) int64 {
 	switch {
 	case t.Before(minNanoTime):

@@ -192,6 +192,7 @@ func (s Suite) Queue(t *testing.T) {
 	t.Run("Complete", func(t *testing.T) { testComplete(t, n) })
 	t.Run("Disable", func(t *testing.T) { testDisable(t, n) })
 	t.Run("DisableRace", func(t *testing.T) { testDisableRace(t, n) })
+	t.Run("TimeRange", func(t *testing.T) { testRegressTimeRange(t, n) })
 }
 
 // Log tests ListDeliveries, ListAttempts and Requeue.
@@ -200,6 +201,7 @@ func (s Suite) Log(t *testing.T) {
 	t.Run("ListDeliveries", func(t *testing.T) { testListDeliveries(t, n) })
 	t.Run("ListAttempts", func(t *testing.T) { testListAttempts(t, n) })
 	t.Run("Requeue", func(t *testing.T) { testRequeue(t, n) })
+	t.Run("AttemptsOrder", func(t *testing.T) { testRegressAttemptsOrder(t, n) })
 }
 
 // Concurrency runs 16 goroutines claiming and completing on one store.
