@@ -641,6 +641,12 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 	if f.EventID != "" {
 		add("event_id = ?", f.EventID)
 	}
+	if f.TenantID != "" {
+		add("tenant_id = ?", f.TenantID)
+	}
+	if f.EventType != "" {
+		add("event_type = ?", f.EventType)
+	}
 	if f.State != "" {
 		add("state = ?", string(f.State))
 	}
