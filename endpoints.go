@@ -88,6 +88,9 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	if p.Secret != "" {
 		return nil, invalid("Secret", "cannot be changed by UpdateEndpoint; use RotateSecret")
 	}
+	if err := checkTenantID(p.TenantID); err != nil {
+		return nil, err
+	}
 	if p.TenantID != "" && p.TenantID != cur.TenantID {
 		return nil, invalid("TenantID", "an endpoint cannot move to another tenant; create a new one")
 	}
