@@ -148,7 +148,7 @@ func (d *Dispatcher) EnableEndpoint(ctx context.Context, id string) error {
 // each, so receivers can switch at their pace); grace 0 retires them at
 // once. A grace that would run past the start of 2262, the latest time
 // every Store can hold, ends then: math.MaxInt64 keeps the old secrets
-// signing until the next rotation with a shorter grace.
+// signing until a later rotation retires them.
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (string, error) {
 	if grace < 0 {
 		return "", invalid("grace", "must not be negative")
