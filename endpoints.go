@@ -41,8 +41,8 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 // checkSecret rejects custom secrets the signer cannot use, and ones too
 // short to be secret.
 func (d *Dispatcher) checkSecret(secret string) error {
-	if len(secret) < 16 || len(secret) > 256 || strings.TrimSpace(secret) != secret {
-		return invalid("Secret", "use 16 to 256 bytes with no surrounding spaces, or leave it empty to generate one")
+	if len(secret) < 16 || len(secret) > 256 || strings.TrimSpace(secret) != secret || !validText(secret) {
+		return invalid("Secret", "use 16 to 256 bytes of UTF-8 without NUL or surrounding spaces, or leave it empty to generate one")
 	}
 	if v, ok := d.cfg.Signer.(SecretValidator); ok {
 		return v.ValidateSecret(secret)
@@ -51,12 +51,25 @@ func (d *Dispatcher) checkSecret(secret string) error {
 }
 
 // GetEndpoint returns the endpoint, or ErrNotFound.
+//
+// Like every method that takes the ID of an endpoint or a delivery, it
+// returns an error wrapping ErrNotFound without asking the Store for an ID
+// no Store can hold: empty, over MaxEventIDLen bytes, with a NUL byte or
+// invalid UTF-8.
 func (d *Dispatcher) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) {
+	if err := checkID("endpoint", id); err != nil {
+		return nil, err
+	}
 	return d.store.GetEndpoint(ctx, id)
 }
 
-// ListEndpoints returns the tenant's endpoints, oldest first.
+// ListEndpoints returns the tenant's endpoints, oldest first. A tenant ID
+// that CreateEndpoint would reject (see EndpointParams.TenantID) returns a
+// *ValidationError, not an empty list.
 func (d *Dispatcher) ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error) {
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, err
+	}
 	return d.store.ListEndpoints(ctx, tenantID)
 }
 
@@ -65,12 +78,18 @@ func (d *Dispatcher) ListEndpoints(ctx context.Context, tenantID string) ([]*End
 // endpoint's own; p.Secret must be empty (use RotateSecret). Counters,
 // disabled state and secrets are kept.
 func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointParams) (*Endpoint, error) {
+	if err := checkID("endpoint", id); err != nil {
+		return nil, err
+	}
 	cur, err := d.store.GetEndpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if p.Secret != "" {
 		return nil, invalid("Secret", "cannot be changed by UpdateEndpoint; use RotateSecret")
+	}
+	if err := checkTenantID(p.TenantID); err != nil {
+		return nil, err
 	}
 	if p.TenantID != "" && p.TenantID != cur.TenantID {
 		return nil, invalid("TenantID", "an endpoint cannot move to another tenant; create a new one")
@@ -91,18 +110,25 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 
 // DeleteEndpoint removes the endpoint with its secrets and delivery log.
 func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string) error {
+	if err := checkID("endpoint", id); err != nil {
+		return err
+	}
 	return d.store.DeleteEndpoint(ctx, id)
 }
 
 // DisableEndpoint stops deliveries to the endpoint: its pending deliveries
 // end as failed with ReasonEndpointDisabled and events published while it
-// is disabled create none. reason is kept for the customer to read.
+// is disabled create none. reason is kept for the customer to read: at
+// most 1000 bytes of UTF-8 without NUL.
 func (d *Dispatcher) DisableEndpoint(ctx context.Context, id, reason string) error {
 	if reason == "" {
 		reason = "disabled manually"
 	}
-	if len(reason) > 1000 {
-		return invalid("reason", "at most 1000 bytes")
+	if len(reason) > 1000 || !validText(reason) {
+		return invalid("reason", "use at most 1000 bytes of UTF-8 without NUL")
+	}
+	if err := checkID("endpoint", id); err != nil {
+		return err
 	}
 	return d.store.DisableEndpoint(ctx, id, reason, d.cfg.Clock())
 }
@@ -111,23 +137,35 @@ func (d *Dispatcher) DisableEndpoint(ctx context.Context, id, reason string) err
 // failures. Deliveries that failed meanwhile stay failed; Recover queues
 // them again.
 func (d *Dispatcher) EnableEndpoint(ctx context.Context, id string) error {
+	if err := checkID("endpoint", id); err != nil {
+		return err
+	}
 	return d.store.EnableEndpoint(ctx, id, d.cfg.Clock())
 }
 
 // RotateSecret gives the endpoint a new generated secret and returns it.
 // The old secrets keep signing for grace (deliveries carry a signature for
 // each, so receivers can switch at their pace); grace 0 retires them at
-// once.
+// once. A grace that would run past the start of 2262, the latest time
+// every Store can hold, ends then: math.MaxInt64 keeps the old secrets
+// signing until a later rotation retires them.
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (string, error) {
 	if grace < 0 {
 		return "", invalid("grace", "must not be negative")
+	}
+	if err := checkID("endpoint", id); err != nil {
+		return "", err
 	}
 	secret, err := GenerateSecret()
 	if err != nil {
 		return "", err
 	}
 	now := d.cfg.Clock()
-	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, now.Add(grace)); err != nil {
+	expires := now.Add(grace)
+	if expires.After(maxTime) {
+		expires = maxTime
+	}
+	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, expires); err != nil {
 		return "", fmt.Errorf("webhook: rotate secret: %w", err)
 	}
 	return secret, nil
@@ -137,6 +175,9 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 // after since, and returns how many. The endpoint must be enabled: enable
 // it first, or the deliveries would only fail again.
 func (d *Dispatcher) Recover(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	if err := checkID("endpoint", endpointID); err != nil {
+		return 0, err
+	}
 	ep, err := d.store.GetEndpoint(ctx, endpointID)
 	if err != nil {
 		return 0, err
@@ -153,6 +194,9 @@ func (d *Dispatcher) Recover(ctx context.Context, endpointID string, since time.
 
 // Redeliver queues one ended delivery (succeeded or failed) again.
 func (d *Dispatcher) Redeliver(ctx context.Context, deliveryID string) error {
+	if err := checkID("delivery", deliveryID); err != nil {
+		return err
+	}
 	n, err := d.store.Requeue(ctx, RequeueParams{DeliveryID: deliveryID, Now: d.cfg.Clock()})
 	if err != nil {
 		return err
@@ -164,13 +208,22 @@ func (d *Dispatcher) Redeliver(ctx context.Context, deliveryID string) error {
 	return nil
 }
 
-// ListDeliveries pages through the delivery log, newest first.
+// ListDeliveries pages through the delivery log, newest first. A filter
+// whose EndpointID or EventID no Store can hold, whose State is not one of
+// the DeliveryState constants, or whose Cursor is not UTF-8 without NUL
+// returns a *ValidationError.
 func (d *Dispatcher) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, string, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, "", err
+	}
 	return d.store.ListDeliveries(ctx, f)
 }
 
 // ListAttempts returns a delivery's attempts, oldest first.
 func (d *Dispatcher) ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error) {
+	if err := checkID("delivery", deliveryID); err != nil {
+		return nil, err
+	}
 	return d.store.ListAttempts(ctx, deliveryID)
 }
 
@@ -180,6 +233,9 @@ func (d *Dispatcher) ListAttempts(ctx context.Context, deliveryID string) ([]*At
 // button. An error is returned only when the test could not be made (no
 // such endpoint); a failed request is an Attempt with Success false.
 func (d *Dispatcher) SendTest(ctx context.Context, endpointID string) (*Attempt, error) {
+	if err := checkID("endpoint", endpointID); err != nil {
+		return nil, err
+	}
 	ep, err := d.store.GetEndpoint(ctx, endpointID)
 	if err != nil {
 		return nil, err

@@ -122,8 +122,8 @@ func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
 	if err := d.rules.catalogue.checkType(ev.Type); err != nil {
 		return nil, err
 	}
-	if len(ev.TenantID) > MaxTenantIDLen {
-		return nil, invalid("TenantID", "at most %d bytes", MaxTenantIDLen)
+	if err := checkTenantID(ev.TenantID); err != nil {
+		return nil, err
 	}
 	if ev.ID == "" {
 		ev.ID = uuid.NewString()
@@ -132,6 +132,8 @@ func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
 	}
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = d.cfg.Clock()
+	} else if ev.CreatedAt.Before(minEventTime) || !ev.CreatedAt.Before(maxTime) {
+		return nil, invalid("CreatedAt", "%s is out of range: use a time from 1970-01-01 to before 2262-01-01 UTC, or zero for now", ev.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	// Microseconds: what every SQL store keeps, so the time read back is
 	// the time in the body.

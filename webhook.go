@@ -27,9 +27,12 @@ type Event struct {
 	// "item.create", "vote.deleted".
 	Type string
 	// TenantID is the customer account that owns the endpoints (a portal,
-	// an organization, a workspace). Empty is a tenant of its own.
+	// an organization, a workspace). Empty is a tenant of its own. The
+	// rules of EndpointParams.TenantID apply.
 	TenantID string
-	// CreatedAt is assigned from Config.Clock when zero.
+	// CreatedAt is assigned from Config.Clock when zero. Otherwise it must
+	// lie from 1970-01-01 (the Unix epoch) to before 2262-01-01 UTC, the
+	// times every Store can hold; it is kept to the microsecond.
 	CreatedAt time.Time
 	// Data is marshalled to JSON inside the envelope.
 	Data any
@@ -39,17 +42,22 @@ type Event struct {
 // endpoint. Zero values mean the documented default.
 type EndpointParams struct {
 	// TenantID is the owner of the endpoint. It cannot change on update.
+	// At most MaxTenantIDLen bytes of UTF-8 without control characters.
 	TenantID string
-	// Name is a free label, e.g. "production-server". At most 200 bytes.
+	// Name is a free label, e.g. "production-server". At most MaxNameLen
+	// bytes of UTF-8 without control characters.
 	Name string
-	// URL is where deliveries go: http or https, at most 2048 bytes. It may
-	// carry a secret in its query (Sleekplan's ?key=); query values are
-	// never logged.
+	// URL is where deliveries go: http or https, at most 2048 bytes of
+	// UTF-8. It may carry a secret in its query (Sleekplan's ?key=); query
+	// values are never logged. Hosts named localhost or *.localhost (with
+	// or without a trailing dot) are refused unless
+	// Config.AllowPrivateNetworks is set, as are non-public IP addresses.
 	URL string
 	// Events filters what the endpoint receives: exact type names or
 	// prefixes such as "post.*". Empty means every event.
 	Events []string
-	// Secret is the signing secret. Empty: one is generated ("whsec_" and
+	// Secret is the signing secret: 16 to 256 bytes of UTF-8 without NUL
+	// or surrounding spaces. Empty: one is generated ("whsec_" and
 	// base64 of 32 random bytes). Ignored by UpdateEndpoint, which rejects a
 	// non-empty value: use RotateSecret.
 	Secret string
@@ -62,7 +70,8 @@ type EndpointParams struct {
 	// try included) for this endpoint, 1 to MaxAttemptsLimit. 0: the policy
 	// decides.
 	MaxAttempts int
-	// Headers are sent with every delivery. Names the library sets itself
+	// Headers are sent with every delivery; values are UTF-8 without
+	// control characters other than tab. Names the library sets itself
 	// (Content-Type, User-Agent, webhook-*, and the signature headers of
 	// a Signer that lists them with HeaderLister) are rejected.
 	Headers http.Header
@@ -262,11 +271,11 @@ type endpointRules struct {
 // normalize validates p and returns the endpoint configuration it
 // describes, defaults filled in. It stores nothing.
 func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
-	if len(p.TenantID) > MaxTenantIDLen {
-		return nil, invalid("TenantID", "at most %d bytes", MaxTenantIDLen)
+	if err := checkTenantID(p.TenantID); err != nil {
+		return nil, err
 	}
-	if len(p.Name) > MaxNameLen || !utf8.ValidString(p.Name) {
-		return nil, invalid("Name", "at most %d bytes of UTF-8", MaxNameLen)
+	if len(p.Name) > MaxNameLen || !validLabel(p.Name) {
+		return nil, invalid("Name", "use at most %d bytes of UTF-8 without control characters", MaxNameLen)
 	}
 	if err := r.checkURL(p.URL); err != nil {
 		return nil, err
@@ -318,6 +327,9 @@ func (r endpointRules) checkURL(raw string) error {
 	if len(raw) > MaxURLLen {
 		return invalid("URL", "longer than %d bytes", MaxURLLen)
 	}
+	if !validText(raw) {
+		return invalid("URL", "must be UTF-8 without NUL bytes")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return invalid("URL", "does not parse: %v", redactError(err))
@@ -343,13 +355,20 @@ func (r endpointRules) checkURL(raw string) error {
 	if r.allowPrivate {
 		return nil
 	}
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if isLocalhost(host) {
 		return invalid("URL", "host %q is not public (set Config.AllowPrivateNetworks for tests and intranets)", host)
 	}
 	if a, err := netip.ParseAddr(host); err == nil && !PublicAddr(a) {
 		return invalid("URL", "address %s is not public (set Config.AllowPrivateNetworks for tests and intranets)", host)
 	}
 	return nil
+}
+
+// isLocalhost reports whether host is localhost or a name under it
+// (RFC 6761), also written fully qualified, with trailing dots.
+func isLocalhost(host string) bool {
+	h := strings.ToLower(strings.TrimRight(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 // redactError keeps a url.Error's complaint without the URL, which may
@@ -382,6 +401,9 @@ func (r endpointRules) checkHeaders(in http.Header) (http.Header, error) {
 		for _, v := range values {
 			if !validHeaderValue(v) {
 				return nil, invalid("Headers", "value of %s contains a control character", key)
+			}
+			if !utf8.ValidString(v) {
+				return nil, invalid("Headers", "value of %s is not valid UTF-8", key)
 			}
 			size += len(key) + len(v)
 			out.Add(key, v)

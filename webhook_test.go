@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,6 +55,13 @@ func TestNormalizeRejects(t *testing.T) {
 		{"port zero", with(func(p *EndpointParams) { p.URL = "https://example.com:0/" }), "URL"},
 		{"loopback literal", with(func(p *EndpointParams) { p.URL = "http://127.0.0.1:8080/" }), "URL"},
 		{"localhost", with(func(p *EndpointParams) { p.URL = "http://localhost/" }), "URL"},
+		{"localhost fully qualified", with(func(p *EndpointParams) { p.URL = "https://localhost./h" }), "URL"},
+		{"localhost upper case, dot", with(func(p *EndpointParams) { p.URL = "https://LocalHost./h" }), "URL"},
+		{"localhost two dots", with(func(p *EndpointParams) { p.URL = "https://localhost../h" }), "URL"},
+		{"under localhost, dot", with(func(p *EndpointParams) { p.URL = "https://api.LOCALHOST.:8443/h" }), "URL"},
+		{"URL NUL", with(func(p *EndpointParams) { p.URL = "https://example.com/a\x00b" }), "URL"},
+		{"URL invalid UTF-8", with(func(p *EndpointParams) { p.URL = "https://example.com/a\xffb" }), "URL"},
+		{"URL invalid UTF-8 in host", with(func(p *EndpointParams) { p.URL = "https://ex\xc0\x80ample.com/" }), "URL"},
 		{"metadata address", with(func(p *EndpointParams) { p.URL = "http://169.254.169.254/latest" }), "URL"},
 		{"private v6", with(func(p *EndpointParams) { p.URL = "http://[fd00::1]/" }), "URL"},
 		{"method", with(func(p *EndpointParams) { p.Method = "DELETE" }), "Method"},
@@ -68,6 +76,15 @@ func TestNormalizeRejects(t *testing.T) {
 		{"any webhook- header", with(func(p *EndpointParams) { p.Headers = http.Header{"Webhook-Version": {"2"}} }), "Headers"},
 		{"bad header name", with(func(p *EndpointParams) { p.Headers = http.Header{"X A": {"a"}} }), "Headers"},
 		{"long name", with(func(p *EndpointParams) { p.Name = strings.Repeat("n", MaxNameLen+1) }), "Name"},
+		{"name NUL", with(func(p *EndpointParams) { p.Name = "a\x00b" }), "Name"},
+		{"name invalid UTF-8", with(func(p *EndpointParams) { p.Name = "a\xffb" }), "Name"},
+		{"name newline", with(func(p *EndpointParams) { p.Name = "a\nb" }), "Name"},
+		{"long tenant", with(func(p *EndpointParams) { p.TenantID = strings.Repeat("t", MaxTenantIDLen+1) }), "TenantID"},
+		{"tenant NUL", with(func(p *EndpointParams) { p.TenantID = "a\x00b" }), "TenantID"},
+		{"tenant invalid UTF-8", with(func(p *EndpointParams) { p.TenantID = "a\xffb" }), "TenantID"},
+		{"tenant C1 control", with(func(p *EndpointParams) { p.TenantID = "a\u0085b" }), "TenantID"},
+		{"header value invalid UTF-8", with(func(p *EndpointParams) { p.Headers = http.Header{"X-Token": {"caf\xe9"}} }), "Headers"},
+		{"event pattern NUL", with(func(p *EndpointParams) { p.Events = []string{"post.\x00"} }), "Events"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,8 +99,17 @@ func TestNormalizeRejects(t *testing.T) {
 }
 
 func TestNormalizeAllowPrivate(t *testing.T) {
-	_, err := endpointRules{allowPrivate: true}.normalize(EndpointParams{URL: "http://127.0.0.1:9/"})
-	assert.NoError(t, err)
+	for _, u := range []string{"http://127.0.0.1:9/", "http://localhost./", "http://app.localhost/"} {
+		_, err := endpointRules{allowPrivate: true}.normalize(EndpointParams{URL: u})
+		assert.NoError(t, err, u)
+	}
+}
+
+func TestNormalizeAcceptsNamesNearLocalhost(t *testing.T) {
+	for _, u := range []string{"https://localhost.example.com/", "https://mylocalhost/", "https://localhostx./", "https://example.com./h"} {
+		_, err := endpointRules{}.normalize(EndpointParams{URL: u})
+		assert.NoError(t, err, u)
+	}
 }
 
 func TestRedactURL(t *testing.T) {
@@ -115,6 +141,9 @@ func FuzzNormalizeURL(f *testing.F) {
 	f.Add("https://example.com/hook?key=abc")
 	f.Add("http://[::1]:80/")
 	f.Add("http://0x7f.1/")
+	f.Add("https://localhost./h")
+	f.Add("https://a.LocalHost../h")
+	f.Add("https://example.com/\x00\xff")
 	f.Fuzz(func(t *testing.T, raw string) {
 		ep, err := endpointRules{}.normalize(EndpointParams{URL: raw})
 		if err != nil {
@@ -126,7 +155,14 @@ func FuzzNormalizeURL(f *testing.F) {
 		if ep.URL != raw {
 			t.Fatalf("URL changed: %q -> %q", raw, ep.URL)
 		}
+		if !utf8.ValidString(raw) || strings.ContainsRune(raw, 0) {
+			t.Fatalf("%q accepted: not UTF-8 without NUL, which every Store holds", raw)
+		}
 		u, _ := url.Parse(raw)
+		labels := strings.FieldsFunc(strings.ToLower(u.Hostname()), func(r rune) bool { return r == '.' })
+		if len(labels) > 0 && labels[len(labels)-1] == "localhost" {
+			t.Fatalf("%q accepted: its host is under localhost", raw)
+		}
 		if shown, err := url.Parse(ep.RedactedURL()); err != nil || (u.RawQuery != "" && shown.RawQuery != "REDACTED") {
 			t.Fatalf("RedactedURL of %q = %q", raw, ep.RedactedURL())
 		}
