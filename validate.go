@@ -80,6 +80,12 @@ func checkFilter(f DeliveryFilter) error {
 	if f.EventID != "" && !validID(f.EventID) {
 		return invalid("EventID", "not an event ID: at most %d bytes of UTF-8 without NUL", MaxEventIDLen)
 	}
+	if f.TenantID != "" && (len(f.TenantID) > MaxTenantIDLen || !validLabel(f.TenantID)) {
+		return invalid("TenantID", "use at most %d bytes of UTF-8 without control characters", MaxTenantIDLen)
+	}
+	if f.EventType != "" && !validText(f.EventType) {
+		return invalid("EventType", "not an event type: UTF-8 without NUL")
+	}
 	switch f.State {
 	case "", StatePending, StateSucceeded, StateFailed:
 	default:

@@ -706,8 +706,8 @@ func decodeCursor(c string) (int64, string, error) {
 	}
 	at, id, ok := strings.Cut(string(raw), "/")
 	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return 0, "", bad
+	if !ok || err != nil || id == "" || !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
+		return 0, "", bad // not ours: and PostgreSQL would refuse NUL or invalid UTF-8
 	}
 	return n, id, nil
 }

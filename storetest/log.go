@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -201,8 +202,17 @@ func testListDeliveries(t *testing.T, newStore newStoreFunc) {
 
 	t.Run("a cursor that was not issued is ErrInvalid", func(t *testing.T) {
 		f := setup(t, newStore)
-		_, _, err := f.s.ListDeliveries(f.ctx, webhook.DeliveryFilter{Cursor: "not a cursor!"})
-		require.ErrorIs(t, err, webhook.ErrInvalid)
+		for _, c := range []string{
+			"not a cursor!",
+			// Well-formed base64 of a time and an ID that no store holds:
+			// a NUL and invalid UTF-8, which PostgreSQL refuses to compare.
+			base64.RawURLEncoding.EncodeToString([]byte("123/a\x00b")),
+			base64.RawURLEncoding.EncodeToString([]byte("123/\xff\xfe")),
+			base64.StdEncoding.EncodeToString([]byte("123/a\x00b")),
+		} {
+			_, _, err := f.s.ListDeliveries(f.ctx, webhook.DeliveryFilter{Cursor: c})
+			require.ErrorIs(t, err, webhook.ErrInvalid, "cursor %q", c)
+		}
 	})
 }
 
