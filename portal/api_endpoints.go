@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -38,6 +39,10 @@ func (h *Handler) apiListEndpoints(w http.ResponseWriter, r *http.Request, tenan
 func (h *Handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request, tenant string) {
 	var in apiEndpointInput
 	if !h.apiDecode(w, r, &in) {
+		return
+	}
+	if err := h.apiCheckEvents(in.Events); err != nil {
+		h.apiError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -82,6 +87,10 @@ func (h *Handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, tena
 	if !h.apiDecode(w, r, &in) {
 		return
 	}
+	if err := h.apiCheckEvents(in.Events); err != nil {
+		h.apiError(w, r, err)
+		return
+	}
 	ep, err := h.d.UpdateEndpoint(ctx, cur.ID, in.params(tenant, cur))
 	if err != nil {
 		h.apiEndpointError(w, r, err)
@@ -102,6 +111,25 @@ func (h *Handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, tena
 		}
 	}
 	apiWrite(w, http.StatusOK, apiEndpoint(ep))
+}
+
+// apiCheckEvents refuses, when Config.EventTypes lists the catalogue, an
+// event filter that matches none of its types.
+func (h *Handler) apiCheckEvents(patterns []string) error {
+	if len(h.cfg.EventTypes) == 0 {
+		return nil
+	}
+	for _, p := range patterns {
+		found := false
+		for _, et := range h.cfg.EventTypes {
+			found = found || webhook.MatchEvent([]string{p}, et.Name)
+		}
+		if !found {
+			return &webhook.ValidationError{Field: "events",
+				Reason: fmt.Sprintf("%q matches no event type of the catalogue (GET /api/event-types)", p)}
+		}
+	}
+	return nil
 }
 
 // apiEndpointError names the events field when the catalogue refused an
