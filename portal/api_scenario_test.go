@@ -138,10 +138,14 @@ func TestAPIScenario(t *testing.T) {
 	}
 	var again apiDeliveryJSON
 	e.mustDo(t, "POST", "/api/deliveries/"+did+"/redeliver", "a", nil, 202, &again)
-	if again.State != "pending" {
+	if again.ID != did { // pending, or already delivered again
 		t.Errorf("redelivered: %+v", again)
 	}
 	e.waitAttempts(t, 1)
+	e.mustDo(t, "GET", "/api/deliveries/"+did+"/attempts", "a", nil, 200, &attempts)
+	if len(attempts.Data) != 2 || !attempts.Data[1].Success {
+		t.Errorf("attempts after redelivery: %+v", attempts.Data)
+	}
 
 	// Disable, enable, recover the failing endpoint's failed deliveries.
 	e.mustDo(t, "POST", "/api/endpoints/"+id+"/disable", "a", map[string]any{"reason": "maintenance"}, 200, &got)
