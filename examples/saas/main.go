@@ -18,6 +18,12 @@
 // URL to open and runs until interrupted (Ctrl-C), then drains in-flight
 // deliveries and exits.
 //
+// The demo receiver listens on a new port each run and keeps the secrets
+// pasted into it in memory. With a database that outlives the run (-db,
+// -postgres), pass a fixed -receiver-addr (say 127.0.0.1:8081) so that
+// endpoints saved earlier still reach it, and paste their secrets again
+// (or rotate them on the webhooks page).
+//
 // Everything it needs to be safe on the internet is not here: the sign-in
 // is a demo (anyone can click "sign in as acme"), and the dispatcher may
 // deliver to private addresses (Config.AllowPrivateNetworks) so that the

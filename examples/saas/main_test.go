@@ -295,4 +295,9 @@ func TestSaaSPostgres(t *testing.T) {
 	resp, body = do(t, c, "POST", ta.srv.URL+"/posts", url.Values{"title": {"Hello from PostgreSQL"}})
 	wantStatus(t, "create post", resp, body, http.StatusSeeOther)
 	eventually(t, "acme's receiver to verify post.created", func() bool { return ta.verifiedOf("acme", "post.created") })
+	resp, body = do(t, c, "GET", ta.srv.URL+"/", nil)
+	wantStatus(t, "home", resp, body, http.StatusOK)
+	if !strings.Contains(body, "Hello from PostgreSQL") {
+		t.Fatalf("the home page does not list the post:\n%s", body)
+	}
 }
