@@ -1,11 +1,12 @@
 # The modules of this repository: the library, its examples, and the tests
-# that need third-party code (database drivers, other vendors' verifiers).
-MODULES := . ./examples ./integration ./interop
+# that need third-party code (database drivers, other vendors' verifiers,
+# the portal's headless-browser tests).
+MODULES := . ./examples ./integration ./interop ./browser
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
 
-.PHONY: test vet unit unit-run quickstart fuzz interpreters
+.PHONY: test vet unit unit-run quickstart fuzz interpreters chromium
 
 ## test: go vet and go test -race in every module (what .ci/run runs)
 test: vet unit
@@ -15,7 +16,7 @@ vet:
 
 # unit runs under a throwaway PostgreSQL server (scripts/with-postgres.sh;
 # set OUTHOOK_TEST_POSTGRES_URL to use your own server instead).
-unit: interpreters
+unit: interpreters chromium
 	@./scripts/with-postgres.sh $(MAKE) --no-print-directory unit-run
 
 unit-run:
@@ -33,3 +34,8 @@ fuzz:
 # (installed when missing).
 interpreters:
 	@./scripts/ensure-interpreters.sh
+
+# chromium: headless Chromium for the portal's browser tests (browser/),
+# installed when missing; under CI=true a failed install fails the build.
+chromium:
+	@./scripts/ensure-chromium.sh
