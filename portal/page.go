@@ -134,6 +134,7 @@ type pageData struct {
 	Title   string // the page's <title> and heading
 	Heading string // heading of this page, under the title
 	Base    string // BasePath, for links
+	Themed  bool   // Config.Theme or DarkTheme is set: link theme.css
 	CSRF    string // the tenant's CSRF token, for forms
 	Tenant  string
 	Notice  string // a status message after an action
@@ -144,6 +145,7 @@ type pageData struct {
 // carries.
 func (h *Handler) pageRender(w http.ResponseWriter, r *http.Request, status int, page, tenant, heading string, body any) {
 	d := pageData{Title: h.cfg.Title, Heading: heading, Base: h.cfg.BasePath, Tenant: tenant, Body: body,
+		Themed: len(h.cfg.Theme)+len(h.cfg.DarkTheme) > 0,
 		Notice: pageNotices[r.URL.Query().Get("done")]}
 	if tenant != "" {
 		d.CSRF = h.csrfToken(tenant)

@@ -58,6 +58,12 @@ type Config struct {
 	EventTypes []EventType
 	// Title heads the page. Defaults to TitleDefault.
 	Title string
+	// Theme sets the page's CSS variables to fit the host application,
+	// e.g. {"--oh-accent": "#0f766e", "--oh-font": "Inter, sans-serif",
+	// "--oh-radius": "4px"}; DarkTheme sets them for the dark theme. The
+	// page serves them as a stylesheet of its own, so they reach it also
+	// inside an iframe. Defaults to the page's own light and dark colours.
+	Theme, DarkTheme map[string]string
 	// MaxBodyBytes bounds every request body. Defaults to
 	// MaxBodyBytesDefault.
 	MaxBodyBytes int64
@@ -112,6 +118,13 @@ func New(d *webhook.Dispatcher, cfg *Config) (*Handler, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.Level(127)}))
 	}
+	if err := checkTheme("Theme", c.Theme); err != nil {
+		return nil, err
+	}
+	if err := checkTheme("DarkTheme", c.DarkTheme); err != nil {
+		return nil, err
+	}
+	c.Theme, c.DarkTheme = cloneTheme(c.Theme), cloneTheme(c.DarkTheme)
 	seen := map[string]bool{}
 	for _, et := range c.EventTypes {
 		if et.Name == "" || seen[et.Name] {
@@ -144,6 +157,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // link returns the URL path of a portal path p ("/endpoints/x").
 func (h *Handler) link(p string) string {
 	return h.cfg.BasePath + p
+}
+
+func cloneTheme(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 type discard struct{}
