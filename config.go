@@ -12,7 +12,7 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DisableAfterDefault           = 5
-	WorkersDefault                = 16
+	WorkersDefault                = 256
 	MaxInFlightPerEndpointDefault = 4
 	PollIntervalDefault           = time.Second
 	LeaseDefault                  = 2 * time.Minute
@@ -71,11 +71,21 @@ type Config struct {
 	// never sees secrets or URL query values. Defaults to discarding.
 	Logger *slog.Logger
 
-	// Workers is how many attempts run at once. Defaults to WorkersDefault.
+	// Workers is how many attempts may be in flight at once, across all
+	// endpoints: each runs in a goroutine of its own while it waits on the
+	// network, and an endpoint holds at most its allowance of them (see
+	// MaxInFlightPerEndpoint), so endpoints that hang cannot take them all.
+	// Memory is bounded by it: an attempt holds at most
+	// ResponseReadLimitDefault (64 KiB) of response and its request
+	// headers, the body being shared by every attempt of its event, so the
+	// default 256 bounds what attempts hold at about 20 MiB. It also sizes
+	// the default Client's keep-alive pool. Defaults to WorkersDefault.
 	Workers int
 	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
-	// flight in this process, so a slow endpoint cannot take every worker.
-	// Defaults to MaxInFlightPerEndpointDefault, at most Workers.
+	// flight in this process. Each endpoint's allowance moves between 1 and
+	// this cap as it behaves: a timeout, a connection error or a 429, 502,
+	// 503 or 504 halves it, a success grows it by one. Defaults to
+	// MaxInFlightPerEndpointDefault, at most Workers.
 	MaxInFlightPerEndpoint int
 	// PollInterval is how often workers look for due deliveries (retries,
 	// deliveries written by other processes) when nothing wakes them.

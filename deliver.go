@@ -69,6 +69,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		StartedAt:  d.cfg.Clock(),
 	}
 	resp := d.send(ctx, ep, c.Secrets, c.Delivery.EventID, c.Body)
+	d.adapt(ep.ID, resp)
 	switch {
 	case resp.local:
 		// Not the endpoint's fault: charge it nothing. The lease expires

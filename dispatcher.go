@@ -24,15 +24,15 @@ type Dispatcher struct {
 
 	wakeCh chan struct{} // capacity 1: a pending wake-up
 
-	mu       sync.Mutex
-	state    int // stateNew, stateRunning, stateStopped
-	busy     int // attempts in flight
-	inFlight map[string]int
-	stop     chan struct{}      // closed by Shutdown: stop claiming
-	done     chan struct{}      // closed when every goroutine has returned
-	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
-	cancel   context.CancelFunc // aborts in-flight requests
-	wg       sync.WaitGroup     // every goroutine Start launched
+	mu     sync.Mutex
+	state  int                // stateNew, stateRunning, stateStopped
+	busy   int                // attempts in flight
+	flows  map[string]*flow   // per endpoint: in flight and allowance (scheduler.go)
+	stop   chan struct{}      // closed by Shutdown: stop claiming
+	done   chan struct{}      // closed when every goroutine has returned
+	stopBg context.CancelFunc // ends the listener and maintenance at Shutdown
+	cancel context.CancelFunc // aborts in-flight requests
+	wg     sync.WaitGroup     // every goroutine Start launched
 
 	// abortRec is cancelled when Shutdown ends (its context expired, or
 	// everything returned): it aborts attempts still being recorded.
@@ -68,15 +68,15 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		}
 	}
 	d := &Dispatcher{
-		store:    store,
-		cfg:      c,
-		rules:    rules,
-		log:      c.Logger,
-		wakeCh:   make(chan struct{}, 1),
-		inFlight: make(map[string]int),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		cancel:   func() {}, // replaced by Start
+		store:  store,
+		cfg:    c,
+		rules:  rules,
+		log:    c.Logger,
+		wakeCh: make(chan struct{}, 1),
+		flows:  make(map[string]*flow),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		cancel: func() {}, // replaced by Start
 	}
 	d.abortRec, d.cancelAbortRec = context.WithCancel(context.Background())
 	return d, nil
@@ -98,11 +98,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(ctx)
 	d.stopBg = stopBg
 
-	jobs := make(chan *Claim)
-	d.goRun(func() { d.claimLoop(ctx, jobs) })
-	for i := 0; i < d.cfg.Workers; i++ {
-		d.goRun(func() { d.work(ctx, jobs) })
-	}
+	d.goRun(func() { d.claimLoop(ctx) })
 	if n, ok := d.store.(Notifier); ok {
 		d.goRun(func() { d.listen(bg, n) })
 	}
@@ -197,81 +193,6 @@ func (d *Dispatcher) wake() {
 	select {
 	case d.wakeCh <- struct{}{}:
 	default:
-	}
-}
-
-// claimLoop claims due deliveries for idle workers until Shutdown.
-func (d *Dispatcher) claimLoop(ctx context.Context, jobs chan<- *Claim) {
-	defer close(jobs)
-	ticker := time.NewTicker(d.cfg.PollInterval)
-	defer ticker.Stop()
-	for {
-		d.claimBatch(ctx, jobs)
-		if d.stopping() { // select picks at random among ready cases
-			return
-		}
-		select {
-		case <-d.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-d.wakeCh:
-		case <-ticker.C:
-		}
-	}
-}
-
-// claimBatch hands due deliveries to idle workers until none are due or no
-// worker is idle.
-func (d *Dispatcher) claimBatch(ctx context.Context, jobs chan<- *Claim) {
-	for {
-		d.mu.Lock()
-		free := d.cfg.Workers - d.busy
-		inFlight := make(map[string]int, len(d.inFlight))
-		for k, v := range d.inFlight {
-			inFlight[k] = v
-		}
-		d.mu.Unlock()
-		if free <= 0 || ctx.Err() != nil || d.stopping() {
-			return
-		}
-		claims, err := d.store.Claim(ctx, ClaimParams{
-			Now:            d.cfg.Clock(),
-			Lease:          d.cfg.Lease,
-			Limit:          free,
-			MaxPerEndpoint: d.cfg.MaxInFlightPerEndpoint,
-			InFlight:       inFlight,
-		})
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Error("webhook: claim failed", "err", err)
-			}
-			return
-		}
-		for _, c := range claims {
-			d.mu.Lock()
-			d.busy++
-			d.inFlight[c.Endpoint.ID]++
-			d.mu.Unlock()
-			jobs <- c // a worker is idle: busy was below Workers
-		}
-		if len(claims) < free {
-			return
-		}
-	}
-}
-
-// work runs attempts until the claim loop closes jobs.
-func (d *Dispatcher) work(ctx context.Context, jobs <-chan *Claim) {
-	for c := range jobs {
-		d.deliver(ctx, c)
-		d.mu.Lock()
-		d.busy--
-		if d.inFlight[c.Endpoint.ID]--; d.inFlight[c.Endpoint.ID] <= 0 {
-			delete(d.inFlight, c.Endpoint.ID)
-		}
-		d.mu.Unlock()
-		d.wake() // a worker is free, and a capped endpoint may have more due
 	}
 }
 

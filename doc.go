@@ -6,9 +6,11 @@
 // The application registers its customers' endpoints with
 // Dispatcher.CreateEndpoint and calls Dispatcher.Publish from a request
 // handler; Publish stores the event and one delivery per subscribed
-// endpoint and returns without waiting for any HTTP request. Workers
-// started by Dispatcher.Start claim due deliveries from the Store under a
-// lease, sign and send them, and record each attempt.
+// endpoint and returns without waiting for any HTTP request. The scheduler
+// started by Dispatcher.Start claims due deliveries from the Store under a
+// lease, in batches, and runs each attempt in a goroutine of its own, every
+// endpoint within an allowance that shrinks when it hangs or asks to slow
+// down; an attempt signs and sends, and its result is recorded.
 //
 // Data flows one way:
 //
