@@ -27,12 +27,12 @@ const (
 // ShutdownTimeout. It fails the test at once if NewDispatcher or Start
 // fails.
 //
-// For tests it changes two defaults of the copy: AllowPrivateNetworks is
-// set, so endpoints may point at a Receiver on loopback (unless cfg has a
-// Client of its own, which then decides everything about connecting, and
-// cfg's AllowPrivateNetworks is kept); and a zero PollInterval becomes
-// PollInterval (10 ms). To test the address guard itself, give cfg a
-// Client (webhook.NewClient(false, n)) or call webhook.NewDispatcher.
+// For tests it changes two settings of the copy: AllowPrivateNetworks is
+// always set, so endpoints may point at a Receiver on loopback (a Client
+// of cfg's own still decides how to connect: webhook.NewClient(false, n)
+// keeps the guard at dial time); and a zero PollInterval becomes
+// PollInterval (10 ms). To test the check of endpoint URLs at creation,
+// call webhook.NewDispatcher: those methods need no Start.
 //
 // Cleanups run last-registered first: a Receiver created before the
 // Dispatcher is closed after it is shut down.
@@ -42,9 +42,7 @@ func StartDispatcher(t testing.TB, store webhook.Store, cfg *webhook.Config) *we
 	if cfg != nil {
 		c = *cfg
 	}
-	if c.Client == nil {
-		c.AllowPrivateNetworks = true
-	}
+	c.AllowPrivateNetworks = true
 	if c.PollInterval == 0 {
 		c.PollInterval = PollInterval
 	}
