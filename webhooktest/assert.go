@@ -28,7 +28,7 @@ const Tick = 5 * time.Millisecond
 const storeGrace = 5 * time.Second
 
 // AssertDelivered checks that event eventID was delivered to endpoint
-// endpointID within d: it looks up their delivery every Tick until it has
+// endpointID within the duration within: it looks up their delivery every Tick until it has
 // succeeded, and fails the test (t.Errorf) if it has not by the deadline,
 // or as soon as the delivery has failed for good. The failure message says
 // what happened instead: no delivery at all, or the delivery's state and
@@ -65,7 +65,7 @@ func AssertDelivered(t testing.TB, log DeliveryLog, eventID, endpointID string, 
 }
 
 // AssertNotDelivered checks that event eventID is not delivered to
-// endpoint endpointID during d: it looks every Tick for the whole of d
+// endpoint endpointID for the duration during: it looks every Tick for all of it
 // and fails the test (t.Errorf) as soon as their delivery has succeeded.
 // A delivery that is pending or failed, or none at all, passes. It returns
 // whether the check passed.
@@ -93,7 +93,7 @@ func AssertNotDelivered(t testing.TB, log DeliveryLog, eventID, endpointID strin
 }
 
 // AssertReceived checks that r got a request for event eventID (its
-// webhook-id header) whose signature verified, within d. It waits on the
+// webhook-id header) whose signature verified, within the duration within. It waits on the
 // Receiver, not on a fixed sleep, and fails the test (t.Errorf) at the
 // deadline, saying why the requests that did carry the ID failed to
 // verify. It returns the first verified request and whether there was one.
@@ -129,7 +129,7 @@ func AssertReceived(t testing.TB, r *Receiver, eventID string, within time.Durat
 }
 
 // AssertNotReceived checks that r gets no request for event eventID (its
-// webhook-id header), verified or not, during d, and fails the test
+// webhook-id header), verified or not, for the duration during, and fails the test
 // (t.Errorf) as soon as one arrives. It returns whether the check passed.
 func AssertNotReceived(t testing.TB, r *Receiver, eventID string, during time.Duration) bool {
 	t.Helper()
@@ -176,7 +176,7 @@ func Attempts(t testing.TB, log DeliveryLog, eventID, endpointID string) []*webh
 
 // WaitForAttempts waits until the delivery of event eventID to endpoint
 // endpointID has at least n attempts recorded and returns them, oldest
-// first. It looks every Tick and fails the test (t.Fatalf) when d passes
+// first. It looks every Tick and fails the test (t.Fatalf) when within passes
 // first.
 func WaitForAttempts(t testing.TB, log DeliveryLog, eventID, endpointID string, n int, within time.Duration) []*webhook.Attempt {
 	t.Helper()
