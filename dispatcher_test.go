@@ -24,53 +24,8 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
-
-// request is what a receiver got.
-type request struct {
-	Method string
-	Header http.Header
-	Body   []byte
-}
-
-// receiver is a real HTTP server on loopback that records every request
-// and answers with respond (200 when nil).
-type receiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	respond func(w http.ResponseWriter, n int) // n counts from 1
-}
-
-func newReceiver(t *testing.T, respond func(w http.ResponseWriter, n int)) *receiver {
-	t.Helper()
-	rc := &receiver{respond: respond}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := new(bytes.Buffer)
-		_, _ = body.ReadFrom(r.Body)
-		rc.mu.Lock()
-		rc.reqs = append(rc.reqs, request{Method: r.Method, Header: r.Header.Clone(), Body: body.Bytes()})
-		n := len(rc.reqs)
-		rc.mu.Unlock()
-		if rc.respond != nil {
-			rc.respond(w, n)
-		}
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) requests() []request {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]request(nil), rc.reqs...)
-}
-
-func (rc *receiver) count() int { return len(rc.requests()) }
-
-func status(code int) func(http.ResponseWriter, int) {
-	return func(w http.ResponseWriter, _ int) { w.WriteHeader(code) }
-}
 
 // hooks collects what the dispatcher reports.
 type hooks struct {
@@ -98,15 +53,15 @@ type fixture struct {
 }
 
 // setup starts a dispatcher on a memstore with fast polling and millisecond
-// retries; edit may change the config first. The dispatcher is shut down
-// when the test ends.
+// retries; edit may change the config first. The dispatcher may reach
+// loopback (webhooktest.StartDispatcher), and is shut down when the test
+// ends.
 func setup(t *testing.T, edit func(*webhook.Config)) *fixture {
 	t.Helper()
 	f := &fixture{store: memstore.New(), hooks: &hooks{}}
 	cfg := &webhook.Config{
-		AllowPrivateNetworks: true,
-		PollInterval:         5 * time.Millisecond,
-		Retry:                webhook.FixedSchedule(time.Millisecond, time.Millisecond),
+		PollInterval: 5 * time.Millisecond,
+		Retry:        webhook.FixedSchedule(time.Millisecond, time.Millisecond),
 		OnAttempt: func(r webhook.AttemptResult) {
 			f.hooks.mu.Lock()
 			f.hooks.attempts = append(f.hooks.attempts, r)
@@ -121,15 +76,7 @@ func setup(t *testing.T, edit func(*webhook.Config)) *fixture {
 	if edit != nil {
 		edit(cfg)
 	}
-	d, err := webhook.NewDispatcher(f.store, cfg)
-	require.NoError(t, err)
-	f.d = d
-	require.NoError(t, d.Start(context.Background()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, d.Shutdown(ctx))
-	})
+	f.d = webhooktest.StartDispatcher(t, f.store, cfg)
 	return f
 }
 
@@ -168,16 +115,16 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 
 func TestPublishDeliversSignedIdenticalBytes(t *testing.T) {
 	f := setup(t, nil)
-	a, b := newReceiver(t, nil), newReceiver(t, nil)
-	_, secretA := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: a.URL})
-	_, secretB := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: b.URL + "/hook?key=abc"})
+	a, b := webhooktest.NewReceiver(t), webhooktest.NewReceiver(t)
+	_, secretA := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: a.URL()})
+	_, secretB := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: b.URL() + "/hook?key=abc"})
 
 	ev := f.publish(t, webhook.Event{Type: "post.created", TenantID: "acme", Data: map[string]string{"title": "<Hello> & bye"}})
 	require.NotEmpty(t, ev.ID, "ID assigned")
 	require.False(t, ev.CreatedAt.IsZero(), "CreatedAt assigned")
 
-	eventually(t, func() bool { return a.count() == 1 && b.count() == 1 }, "both endpoints get the event")
-	ra, rb := a.requests()[0], b.requests()[0]
+	eventually(t, func() bool { return a.Len() == 1 && b.Len() == 1 }, "both endpoints get the event")
+	ra, rb := a.Requests()[0], b.Requests()[0]
 	assert.Equal(t, ra.Body, rb.Body, "every endpoint gets the same bytes")
 	assert.Equal(t, http.MethodPost, ra.Method)
 	assert.Equal(t, "application/json", ra.Header.Get("Content-Type"))
@@ -200,12 +147,12 @@ func TestPublishDeliversSignedIdenticalBytes(t *testing.T) {
 func TestPublishReturnsWithoutWaitingForHTTP(t *testing.T) {
 	f := setup(t, nil)
 	release := make(chan struct{})
-	slow := newReceiver(t, func(w http.ResponseWriter, _ int) { <-release })
+	slow := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) { <-release }))
 	defer close(release)
-	f.endpoint(t, webhook.EndpointParams{URL: slow.URL})
+	f.endpoint(t, webhook.EndpointParams{URL: slow.URL()})
 
 	f.publish(t, webhook.Event{Type: "post.created"})
-	eventually(t, func() bool { return slow.count() == 1 }, "request in flight")
+	eventually(t, func() bool { return slow.Len() == 1 }, "request in flight")
 	done := make(chan error, 1)
 	go func() {
 		_, err := f.d.Publish(context.Background(), webhook.Event{Type: "post.created"})
@@ -221,51 +168,51 @@ func TestPublishReturnsWithoutWaitingForHTTP(t *testing.T) {
 
 func TestPublishFansOutByTenantFilterAndState(t *testing.T) {
 	f := setup(t, nil)
-	all, posts, votes, other, off := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
-	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: all.URL})
-	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: posts.URL, Events: []string{"post.*"}})
-	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: votes.URL, Events: []string{"vote.cast"}})
-	f.endpoint(t, webhook.EndpointParams{TenantID: "globex", URL: other.URL})
-	disabled, _ := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: off.URL})
+	all, posts, votes, other, off := webhooktest.NewReceiver(t), webhooktest.NewReceiver(t), webhooktest.NewReceiver(t), webhooktest.NewReceiver(t), webhooktest.NewReceiver(t)
+	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: all.URL()})
+	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: posts.URL(), Events: []string{"post.*"}})
+	f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: votes.URL(), Events: []string{"vote.cast"}})
+	f.endpoint(t, webhook.EndpointParams{TenantID: "globex", URL: other.URL()})
+	disabled, _ := f.endpoint(t, webhook.EndpointParams{TenantID: "acme", URL: off.URL()})
 	require.NoError(t, f.d.DisableEndpoint(context.Background(), disabled.ID, "paused by customer"))
 
 	f.publish(t, webhook.Event{Type: "post.created", TenantID: "acme"})
 	f.publish(t, webhook.Event{Type: "vote.cast", TenantID: "acme"})
 
-	eventually(t, func() bool { return all.count() == 2 && posts.count() == 1 && votes.count() == 1 }, "filters applied")
+	eventually(t, func() bool { return all.Len() == 2 && posts.Len() == 1 && votes.Len() == 1 }, "filters applied")
 	time.Sleep(50 * time.Millisecond)
-	assert.Equal(t, 0, other.count(), "another tenant's endpoint gets nothing")
-	assert.Equal(t, 0, off.count(), "a disabled endpoint gets nothing")
+	assert.Equal(t, 0, other.Len(), "another tenant's endpoint gets nothing")
+	assert.Equal(t, 0, off.Len(), "a disabled endpoint gets nothing")
 	assert.Empty(t, f.deliveries(t, webhook.DeliveryFilter{EndpointID: disabled.ID}), "no deliveries created while disabled")
 }
 
 func TestDuplicateEventIDCreatesNoDeliveries(t *testing.T) {
 	f := setup(t, nil)
-	rc := newReceiver(t, nil)
-	f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t)
+	f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 
 	first := f.publish(t, webhook.Event{ID: "evt_42", Type: "post.created", Data: 1})
 	again := f.publish(t, webhook.Event{ID: "evt_42", Type: "post.created", Data: 2})
 	assert.Equal(t, first.ID, again.ID)
-	eventually(t, func() bool { return rc.count() == 1 }, "delivered once")
+	eventually(t, func() bool { return rc.Len() == 1 }, "delivered once")
 	time.Sleep(50 * time.Millisecond)
-	assert.Equal(t, 1, rc.count())
+	assert.Equal(t, 1, rc.Len())
 	assert.Len(t, f.deliveries(t, webhook.DeliveryFilter{EventID: "evt_42"}), 1)
 }
 
 func TestRetriesThenSucceedsAndResetsCounter(t *testing.T) {
 	f := setup(t, nil)
-	flaky := newReceiver(t, func(w http.ResponseWriter, n int) {
+	flaky := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, n int) {
 		if n < 3 {
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte("database is down"))
 		}
-	})
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: flaky.URL})
+	}))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: flaky.URL()})
 
 	ev := f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return len(f.hooks.results()) == 3 }, "three attempts")
-	reqs := flaky.requests()
+	reqs := flaky.Requests()
 	require.Len(t, reqs, 3)
 	for _, r := range reqs[1:] {
 		assert.Equal(t, reqs[0].Body, r.Body, "same bytes on every attempt")
@@ -292,8 +239,8 @@ func TestRetriesThenSucceedsAndResetsCounter(t *testing.T) {
 
 func TestAutoDisableAfterConsecutiveFailedDeliveries(t *testing.T) {
 	f := setup(t, func(c *webhook.Config) { c.Retry = webhook.FixedSchedule() }) // one attempt per delivery
-	dead := newReceiver(t, status(http.StatusBadGateway))
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: dead.URL})
+	dead := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusBadGateway))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: dead.URL()})
 
 	for i := 1; i <= 4; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
@@ -324,12 +271,12 @@ func TestSuccessBetweenFailuresResetsCount(t *testing.T) {
 	f := setup(t, func(c *webhook.Config) { c.Retry = webhook.FixedSchedule() })
 	var fail atomic.Bool
 	fail.Store(true)
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) {
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
 		if fail.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
 		}
-	})
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	}))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	for i := 1; i <= 4; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
 		eventually(t, func() bool { return f.get(t, ep.ID).ConsecutiveFailures == i }, "failures counted")
@@ -348,13 +295,13 @@ func TestGoneDisablesAtOnceAndEndsPending(t *testing.T) {
 		c.Workers = 1
 		c.Retry = webhook.FixedSchedule(time.Hour) // a retry would wait an hour
 	})
-	gone := newReceiver(t, status(http.StatusGone))
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: gone.URL})
+	gone := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusGone))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: gone.URL()})
 	for i := 0; i < 3; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
 	}
 	eventually(t, func() bool { return f.get(t, ep.ID).Disabled }, "410 disables")
-	assert.Equal(t, 1, gone.count(), "nothing sent after 410")
+	assert.Equal(t, 1, gone.Len(), "nothing sent after 410")
 	got := f.get(t, ep.ID)
 	assert.Contains(t, got.DisabledReason, "410")
 	eventually(t, func() bool {
@@ -369,13 +316,13 @@ func TestGoneDisablesAtOnceAndEndsPending(t *testing.T) {
 
 func TestEndpointMaxAttemptsOverridesPolicy(t *testing.T) {
 	f := setup(t, nil) // policy: 3 attempts
-	rc := newReceiver(t, status(http.StatusInternalServerError))
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL, MaxAttempts: 5})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusInternalServerError))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL(), MaxAttempts: 5})
 	f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return f.get(t, ep.ID).ConsecutiveFailures == 1 }, "delivery failed")
-	assert.Equal(t, 5, rc.count())
+	assert.Equal(t, 5, rc.Len())
 
-	one, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL, MaxAttempts: 1, Name: "one"})
+	one, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL(), MaxAttempts: 1, Name: "one"})
 	f.publish(t, webhook.Event{Type: "vote.cast"})
 	eventually(t, func() bool { return f.get(t, one.ID).ConsecutiveFailures == 1 }, "delivery failed")
 	ds := f.deliveries(t, webhook.DeliveryFilter{EndpointID: one.ID})
@@ -385,11 +332,11 @@ func TestEndpointMaxAttemptsOverridesPolicy(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := setup(t, nil)
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) {
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
 		w.Header().Set("Retry-After", "120")
 		w.WriteHeader(http.StatusTooManyRequests)
-	})
-	f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	}))
+	f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return len(f.hooks.results()) == 1 }, "first attempt")
 	r := f.hooks.results()[0]
@@ -400,28 +347,28 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestRedirectIsAFailure(t *testing.T) {
 	f := setup(t, func(c *webhook.Config) { c.Retry = webhook.FixedSchedule() })
-	target := newReceiver(t, nil)
-	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusMovedPermanently))
+	target := webhooktest.NewReceiver(t)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL(), http.StatusMovedPermanently))
 	defer redirect.Close()
 	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: redirect.URL})
 	f.publish(t, webhook.Event{Type: "post.created"})
 	eventually(t, func() bool { return f.get(t, ep.ID).ConsecutiveFailures == 1 }, "failed")
-	assert.Equal(t, 0, target.count(), "redirect not followed")
+	assert.Equal(t, 0, target.Len(), "redirect not followed")
 	assert.Contains(t, f.get(t, ep.ID).LastFailureReason, "301")
 }
 
 func TestRotateSecretSignsWithBoth(t *testing.T) {
 	f := setup(t, nil)
-	rc := newReceiver(t, nil)
-	ep, oldSecret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t)
+	ep, oldSecret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	newSecret, err := f.d.RotateSecret(context.Background(), ep.ID, time.Hour)
 	require.NoError(t, err)
 	require.NotEqual(t, oldSecret, newSecret)
 	require.True(t, strings.HasPrefix(newSecret, "whsec_"))
 
 	f.publish(t, webhook.Event{Type: "post.created"})
-	eventually(t, func() bool { return rc.count() == 1 }, "delivered")
-	r := rc.requests()[0]
+	eventually(t, func() bool { return rc.Len() == 1 }, "delivered")
+	r := rc.Requests()[0]
 	assert.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 2, "two v1 signatures during the grace period")
 	assert.NoError(t, webhook.Verify(oldSecret, r.Header, r.Body, time.Now()))
 	assert.NoError(t, webhook.Verify(newSecret, r.Header, r.Body, time.Now()))
@@ -429,8 +376,8 @@ func TestRotateSecretSignsWithBoth(t *testing.T) {
 	_, err = f.d.RotateSecret(context.Background(), ep.ID, 0)
 	require.NoError(t, err)
 	f.publish(t, webhook.Event{Type: "post.created"})
-	eventually(t, func() bool { return rc.count() == 2 }, "delivered")
-	r = rc.requests()[1]
+	eventually(t, func() bool { return rc.Len() == 2 }, "delivered")
+	r = rc.Requests()[1]
 	assert.Error(t, webhook.Verify(oldSecret, r.Header, r.Body, time.Now()), "grace 0 retires the old secrets at once")
 	assert.Error(t, webhook.Verify(newSecret, r.Header, r.Body, time.Now()))
 }
@@ -439,14 +386,14 @@ func TestHMACSignerFormContentTypeMethodAndHeaders(t *testing.T) {
 	f := setup(t, func(c *webhook.Config) {
 		c.Signer = webhook.HMACSigner{Header: "X-Hub-Signature-256", Prefix: "sha256="}
 	})
-	rc := newReceiver(t, nil)
+	rc := webhooktest.NewReceiver(t)
 	_, secret := f.endpoint(t, webhook.EndpointParams{
-		URL: rc.URL, Method: "PUT", ContentType: webhook.ContentTypeForm,
+		URL: rc.URL(), Method: "PUT", ContentType: webhook.ContentTypeForm,
 		Headers: http.Header{"Authorization": {"Bearer t0k"}},
 	})
 	f.publish(t, webhook.Event{Type: "post.created", Data: map[string]string{"q": "a&b=c"}})
-	eventually(t, func() bool { return rc.count() == 1 }, "delivered")
-	r := rc.requests()[0]
+	eventually(t, func() bool { return rc.Len() == 1 }, "delivered")
+	r := rc.Requests()[0]
 	assert.Equal(t, http.MethodPut, r.Method)
 	assert.Equal(t, webhook.ContentTypeForm, r.Header.Get("Content-Type"))
 	assert.Equal(t, "Bearer t0k", r.Header.Get("Authorization"))
@@ -457,11 +404,14 @@ func TestHMACSignerFormContentTypeMethodAndHeaders(t *testing.T) {
 }
 
 func TestCreateEndpointRejectsAndStoresNothing(t *testing.T) {
-	f := setup(t, func(c *webhook.Config) {
-		c.MaxEndpointsPerTenant = 2
-		c.EventTypes = []string{"post.created", "vote.cast"}
-		c.AllowPrivateNetworks = false
+	// Not started, and not through webhooktest, which allows loopback:
+	// endpoint checks need no workers.
+	d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
+		MaxEndpointsPerTenant: 2,
+		EventTypes:            []string{"post.created", "vote.cast"},
 	})
+	require.NoError(t, err)
+	f := &fixture{d: d}
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -512,8 +462,8 @@ func TestPublishRejectsAndStoresNothing(t *testing.T) {
 		c.EventTypes = []string{"post.created"}
 		c.MaxPayloadBytes = 200
 	})
-	rc := newReceiver(t, nil)
-	f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t)
+	f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	tests := []struct {
 		name string
 		ev   webhook.Event
@@ -533,7 +483,7 @@ func TestPublishRejectsAndStoresNothing(t *testing.T) {
 	}
 	time.Sleep(30 * time.Millisecond)
 	assert.Empty(t, f.deliveries(t, webhook.DeliveryFilter{}))
-	assert.Equal(t, 0, rc.count())
+	assert.Equal(t, 0, rc.Len())
 }
 
 func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
@@ -546,7 +496,7 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	unblock := func() { once.Do(func() { close(release) }) }
 	defer unblock() // a failed assertion must not leave handlers hanging
 	var inFlight, peak atomic.Int32
-	slow := newReceiver(t, func(w http.ResponseWriter, _ int) {
+	slow := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
 		n := inFlight.Add(1)
 		for {
 			p := peak.Load()
@@ -556,37 +506,37 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 		}
 		<-release
 		inFlight.Add(-1)
-	})
-	fast := newReceiver(t, nil)
-	f.endpoint(t, webhook.EndpointParams{TenantID: "slow", URL: slow.URL})
-	f.endpoint(t, webhook.EndpointParams{TenantID: "fast", URL: fast.URL})
+	}))
+	fast := webhooktest.NewReceiver(t)
+	f.endpoint(t, webhook.EndpointParams{TenantID: "slow", URL: slow.URL()})
+	f.endpoint(t, webhook.EndpointParams{TenantID: "fast", URL: fast.URL()})
 
 	for i := 0; i < 10; i++ {
 		f.publish(t, webhook.Event{Type: "post.created", TenantID: "slow"})
 	}
-	eventually(t, func() bool { return slow.count() == 2 }, "slow endpoint takes its cap")
+	eventually(t, func() bool { return slow.Len() == 2 }, "slow endpoint takes its cap")
 	for i := 0; i < 10; i++ {
 		f.publish(t, webhook.Event{Type: "post.created", TenantID: "fast"})
 	}
-	eventually(t, func() bool { return fast.count() == 10 }, "fast endpoint served while slow one hangs")
+	eventually(t, func() bool { return fast.Len() == 10 }, "fast endpoint served while slow one hangs")
 	unblock()
-	eventually(t, func() bool { return slow.count() == 10 }, "slow endpoint drains")
+	eventually(t, func() bool { return slow.Len() == 10 }, "slow endpoint drains")
 	assert.LessOrEqual(t, peak.Load(), int32(2), "per-endpoint in-flight cap")
 }
 
 // unstarted returns a dispatcher that is not started yet, on a fresh
 // memstore, with one endpoint pointing at a receiver answering with respond
 // and one event published to it.
-func unstarted(t *testing.T, cfg webhook.Config, respond func(http.ResponseWriter, int)) (*webhook.Dispatcher, *memstore.Store, *receiver) {
+func unstarted(t *testing.T, cfg webhook.Config, respond webhooktest.Responder) (*webhook.Dispatcher, *memstore.Store, *webhooktest.Receiver) {
 	t.Helper()
 	cfg.AllowPrivateNetworks = true
 	cfg.PollInterval = 5 * time.Millisecond
 	store := memstore.New()
 	d, err := webhook.NewDispatcher(store, &cfg)
 	require.NoError(t, err)
-	rc := newReceiver(t, respond)
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(respond))
 	ctx := context.Background()
-	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
+	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL()})
 	require.NoError(t, err)
 	_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
 	require.NoError(t, err)
@@ -596,10 +546,10 @@ func unstarted(t *testing.T, cfg webhook.Config, respond func(http.ResponseWrite
 func TestShutdownDrainsInFlightAttempts(t *testing.T) {
 	var recorded atomic.Int32
 	d, _, rc := unstarted(t, webhook.Config{OnAttempt: func(webhook.AttemptResult) { recorded.Add(1) }},
-		func(w http.ResponseWriter, _ int) { time.Sleep(200 * time.Millisecond) })
+		func(w http.ResponseWriter, _ *http.Request, _ int) { time.Sleep(200 * time.Millisecond) })
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
-	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
+	eventually(t, func() bool { return rc.Len() == 1 }, "in flight")
 
 	require.NoError(t, d.Shutdown(ctx))
 	assert.Equal(t, int32(1), recorded.Load(), "the in-flight attempt finished and was recorded")
@@ -613,10 +563,10 @@ func TestShutdownDrainsInFlightAttempts(t *testing.T) {
 func TestShutdownTimeoutAbortsAndLeavesNoGoroutines(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	d, _, rc := unstarted(t, webhook.Config{Workers: 3}, func(w http.ResponseWriter, _ int) { <-release })
+	d, _, rc := unstarted(t, webhook.Config{Workers: 3}, func(w http.ResponseWriter, _ *http.Request, _ int) { <-release })
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
-	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
+	eventually(t, func() bool { return rc.Len() == 1 }, "in flight")
 
 	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
@@ -643,9 +593,9 @@ func TestLeaseExpiryRedeliversAfterCrash(t *testing.T) {
 	require.NoError(t, d.Start(ctx))
 	defer func() { _ = d.Shutdown(ctx) }()
 	time.Sleep(50 * time.Millisecond)
-	assert.Equal(t, 0, rc.count(), "not sent while the lease is live")
+	assert.Equal(t, 0, rc.Len(), "not sent while the lease is live")
 	offset.Store(int64(webhook.LeaseDefault + time.Second))
-	eventually(t, func() bool { return rc.count() == 1 }, "sent once the lease expired")
+	eventually(t, func() bool { return rc.Len() == 1 }, "sent once the lease expired")
 	_, _, err = store.Complete(ctx, webhook.Completion{DeliveryID: claims[0].Delivery.ID, Token: claims[0].Token, Outcome: webhook.OutcomeSuccess, Now: now(),
 		Attempt: &webhook.Attempt{ID: "late", DeliveryID: claims[0].Delivery.ID, Number: 1}})
 	assert.ErrorIs(t, err, webhook.ErrLeaseLost, "the dead worker's late completion is refused")
@@ -654,12 +604,12 @@ func TestLeaseExpiryRedeliversAfterCrash(t *testing.T) {
 func TestRecoverRequeuesFailedDeliveries(t *testing.T) {
 	f := setup(t, func(c *webhook.Config) { c.Retry = webhook.FixedSchedule() })
 	var up atomic.Bool
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) {
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
 		if !up.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-	})
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	}))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	start := time.Now()
 	for i := 0; i < 5; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
@@ -677,15 +627,15 @@ func TestRecoverRequeuesFailedDeliveries(t *testing.T) {
 
 func TestSendTest(t *testing.T) {
 	f := setup(t, nil)
-	rc := newReceiver(t, func(w http.ResponseWriter, _ int) { _, _ = w.Write([]byte("pong")) })
-	ep, secret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) { _, _ = w.Write([]byte("pong")) }))
+	ep, secret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	require.NoError(t, f.d.DisableEndpoint(context.Background(), ep.ID, ""))
 	a, err := f.d.SendTest(context.Background(), ep.ID)
 	require.NoError(t, err)
 	assert.True(t, a.Success)
 	assert.Equal(t, 200, a.StatusCode)
 	assert.Equal(t, "pong", a.ResponseBody)
-	r := rc.requests()[0]
+	r := rc.Requests()[0]
 	assert.Contains(t, string(r.Body), `"type":"webhook.test"`)
 	assert.NoError(t, webhook.Verify(secret, r.Header, r.Body, time.Now()))
 	assert.Empty(t, f.deliveries(t, webhook.DeliveryFilter{}), "not logged as a delivery")
@@ -700,8 +650,8 @@ func TestLogsNeverShowSecretsOrQueryValues(t *testing.T) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Retry = webhook.FixedSchedule()
 	})
-	rc := newReceiver(t, status(http.StatusGone))
-	_, secret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL + "/hook?key=sleekplan-secret-123"})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusGone))
+	_, secret := f.endpoint(t, webhook.EndpointParams{URL: rc.URL() + "/hook?key=sleekplan-secret-123"})
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closedURL := closed.URL
 	closed.Close()
@@ -722,10 +672,10 @@ func TestPublishBeforeStartIsDeliveredAfterStart(t *testing.T) {
 	d, _, rc := unstarted(t, webhook.Config{}, nil)
 	ctx := context.Background()
 	time.Sleep(20 * time.Millisecond)
-	assert.Equal(t, 0, rc.count())
+	assert.Equal(t, 0, rc.Len())
 	require.NoError(t, d.Start(ctx))
 	defer func() { _ = d.Shutdown(ctx) }()
-	eventually(t, func() bool { return rc.count() == 1 }, "delivered after Start")
+	eventually(t, func() bool { return rc.Len() == 1 }, "delivered after Start")
 }
 
 func TestUpdateEndpoint(t *testing.T) {
@@ -796,7 +746,7 @@ func assertNoDispatcherGoroutines(t *testing.T) {
 func TestShutdownStopsClaiming(t *testing.T) {
 	var sent atomic.Int32
 	release := make(chan struct{})
-	d, _, rc := unstarted(t, webhook.Config{Workers: 1}, func(w http.ResponseWriter, _ int) {
+	d, _, rc := unstarted(t, webhook.Config{Workers: 1}, func(w http.ResponseWriter, _ *http.Request, _ int) {
 		sent.Add(1)
 		<-release
 	})
@@ -806,7 +756,7 @@ func TestShutdownStopsClaiming(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, d.Start(ctx))
-	eventually(t, func() bool { return rc.count() == 1 }, "one in flight")
+	eventually(t, func() bool { return rc.Len() == 1 }, "one in flight")
 	done := make(chan error, 1)
 	go func() { done <- d.Shutdown(ctx) }()
 	time.Sleep(20 * time.Millisecond)
@@ -828,10 +778,10 @@ func TestShutdownWithoutStart(t *testing.T) {
 
 func TestConcurrentShutdownsAllWait(t *testing.T) {
 	release := make(chan struct{})
-	d, _, rc := unstarted(t, webhook.Config{}, func(w http.ResponseWriter, _ int) { <-release })
+	d, _, rc := unstarted(t, webhook.Config{}, func(w http.ResponseWriter, _ *http.Request, _ int) { <-release })
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
-	eventually(t, func() bool { return rc.count() == 1 }, "in flight")
+	eventually(t, func() bool { return rc.Len() == 1 }, "in flight")
 
 	var returned atomic.Int32
 	var wg sync.WaitGroup
@@ -857,8 +807,8 @@ func TestCountDisableEndsPendingDeliveries(t *testing.T) {
 		c.MaxInFlightPerEndpoint = 1
 		c.Workers = 1
 	})
-	rc := newReceiver(t, status(http.StatusInternalServerError))
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusInternalServerError))
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	for i := 0; i < 6; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
 	}
@@ -873,7 +823,7 @@ func TestCountDisableEndsPendingDeliveries(t *testing.T) {
 			assert.Equal(t, 0, d.Attempts)
 		}
 	}
-	assert.Equal(t, 6-rc.count(), ended, "deliveries never tried end as 'endpoint disabled'")
+	assert.Equal(t, 6-rc.Len(), ended, "deliveries never tried end as 'endpoint disabled'")
 	assert.Equal(t, 2, f.get(t, ep.ID).ConsecutiveFailures)
 }
 
@@ -910,14 +860,14 @@ func TestSenderSideErrorsAreNotChargedToTheEndpoint(t *testing.T) {
 		c.Retry = webhook.FixedSchedule()
 		c.DisableAfter = 1
 	})
-	rc := newReceiver(t, nil)
-	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL})
+	rc := webhooktest.NewReceiver(t)
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	f.publish(t, webhook.Event{Type: "post.created"})
 	time.Sleep(100 * time.Millisecond)
 	got := f.get(t, ep.ID)
 	assert.False(t, got.Disabled)
 	assert.Equal(t, 0, got.ConsecutiveFailures)
-	assert.Equal(t, 0, rc.count())
+	assert.Equal(t, 0, rc.Len())
 	ds := f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID})
 	require.Len(t, ds, 1)
 	assert.Equal(t, webhook.StatePending, ds[0].State, "kept for when the configuration is fixed")

@@ -12,6 +12,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // Sleekplan authenticates webhooks with a secret in the URL's query
@@ -25,49 +26,32 @@ const urlKey = "k3y%2Bwith%3Dencoding"
 func secretURLSetup(t *testing.T) (*webhook.Dispatcher, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{} // dispatcher_test.go
-	d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
-		AllowPrivateNetworks: true,
-		PollInterval:         10 * time.Millisecond,
-		RequestTimeout:       300 * time.Millisecond,
-		Retry:                webhook.FixedSchedule(),
-		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	d := webhooktest.NewMemDispatcher(t, &webhook.Config{
+		PollInterval:   10 * time.Millisecond,
+		RequestTimeout: 300 * time.Millisecond,
+		Retry:          webhook.FixedSchedule(),
+		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Shutdown(context.Background()) })
 	return d, logs
 }
 
 func TestSecretInURLIsSentUnchanged(t *testing.T) {
+	rcv := webhooktest.NewReceiver(t)
 	d, _ := secretURLSetup(t)
-	got := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.URL.RequestURI()
-	}))
-	defer srv.Close()
 	// Order, encoding and repeated keys must survive as written.
 	const pathAndQuery = "/sleekplan/hook?z=1&key=" + urlKey + "&a=2&a=1"
-	ep, _, err := d.CreateEndpoint(context.Background(), webhook.EndpointParams{URL: srv.URL + pathAndQuery})
+	ep, _, err := d.CreateEndpoint(context.Background(), webhook.EndpointParams{URL: rcv.URL() + pathAndQuery})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ep.URL != srv.URL+pathAndQuery {
+	if ep.URL != rcv.URL()+pathAndQuery {
 		t.Fatalf("stored URL %q", ep.URL)
 	}
 	if _, err := d.Publish(context.Background(), webhook.Event{Type: "item.create", Data: map[string]int{"id": 1}}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case uri := <-got:
-		if uri != pathAndQuery {
-			t.Fatalf("request URI %q, want %q", uri, pathAndQuery)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("not delivered")
+	if uri := rcv.WaitFor(t, 1, 5*time.Second)[0].URI; uri != pathAndQuery {
+		t.Fatalf("request URI %q, want %q", uri, pathAndQuery)
 	}
 }
 

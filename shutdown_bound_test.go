@@ -13,6 +13,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // doerFunc is a Doer made of a function.
@@ -81,7 +82,7 @@ func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
 			release := make(chan struct{})
 			var once sync.Once
 			unblock := func() { once.Do(func() { close(release) }) }
-			// Runs before the cleanups registered earlier (newReceiver's
+			// Runs before the cleanups registered earlier (the receiver's
 			// server Close): the stuck goroutines must end for -race and
 			// the goroutine checks of later tests.
 			t.Cleanup(func() {
@@ -93,9 +94,9 @@ func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
 			cfg.PollInterval = 5 * time.Millisecond
 			d, err := webhook.NewDispatcher(store, &cfg)
 			require.NoError(t, err)
-			rc := newReceiver(t, nil)
+			rc := webhooktest.NewReceiver(t)
 			ctx := context.Background()
-			_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
+			_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL()})
 			require.NoError(t, err)
 			_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
 			require.NoError(t, err)
@@ -159,9 +160,9 @@ func TestRecordingIsBoundedForTheLease(t *testing.T) {
 			cfg.PollInterval = 5 * time.Millisecond
 			d, err := webhook.NewDispatcher(s, &cfg)
 			require.NoError(t, err)
-			rc := newReceiver(t, nil)
+			rc := webhooktest.NewReceiver(t)
 			ctx := context.Background()
-			_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL})
+			_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{URL: rc.URL()})
 			require.NoError(t, err)
 			_, err = d.Publish(ctx, webhook.Event{Type: "post.created"})
 			require.NoError(t, err)

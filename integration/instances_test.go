@@ -10,6 +10,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // instances starts n Dispatchers, each on a pool of its own (as separate
@@ -20,7 +21,7 @@ func instances(t *testing.T, n int, cfg webhook.Config) []*webhook.Dispatcher {
 	var ds []*webhook.Dispatcher
 	for i := 0; i < n; i++ {
 		s := newStore(t, openPGURL(t, u), sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
-		ds = append(ds, startDispatcher(t, s, cfg))
+		ds = append(ds, webhooktest.StartDispatcher(t, s, &cfg))
 	}
 	return ds
 }

@@ -15,6 +15,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // receiver is a webhook endpoint on loopback that records what arrives.
@@ -70,27 +71,6 @@ func (r *receiver) total() (distinct, all int) {
 	return distinct, all
 }
 
-// startDispatcher runs a Dispatcher on s until the test ends.
-func startDispatcher(t testing.TB, s webhook.Store, cfg webhook.Config) *webhook.Dispatcher {
-	t.Helper()
-	cfg.AllowPrivateNetworks = true
-	d, err := webhook.NewDispatcher(s, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return d
-}
-
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -117,7 +97,7 @@ func TestOutbox(t *testing.T) {
 				t.Fatal(err)
 			}
 			rcv := newReceiver(t, 0)
-			d := startDispatcher(t, s, webhook.Config{PollInterval: time.Hour})
+			d := webhooktest.StartDispatcher(t, s, &webhook.Config{PollInterval: time.Hour})
 			if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "shop", URL: rcv.URL}); err != nil {
 				t.Fatal(err)
 			}

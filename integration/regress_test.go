@@ -12,6 +12,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // TestPublishTxDuplicateInSameTx publishes one event ID twice inside one
@@ -28,7 +29,7 @@ func TestPublishTxDuplicateInSameTx(t *testing.T) {
 				t.Fatal(err)
 			}
 			rcv := newReceiver(t, 0)
-			d := startDispatcher(t, s, webhook.Config{PollInterval: 50 * time.Millisecond})
+			d := webhooktest.StartDispatcher(t, s, &webhook.Config{PollInterval: 50 * time.Millisecond})
 			if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "shop", URL: rcv.URL}); err != nil {
 				t.Fatal(err)
 			}

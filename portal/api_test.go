@@ -15,7 +15,7 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
-	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // apiBase is where the tests mount the portal.
@@ -57,23 +57,12 @@ func apiSetup(t *testing.T) *apiEnv {
 		_, _ = io.WriteString(w, "thanks")
 	}))
 	t.Cleanup(e.recv.Close)
-	d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
-		AllowPrivateNetworks: true,
-		PollInterval:         50 * time.Millisecond,
-		OnAttempt:            func(r webhook.AttemptResult) { e.attempts <- r },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = d.Shutdown(ctx)
+	d := webhooktest.NewMemDispatcher(t, &webhook.Config{
+		PollInterval: 50 * time.Millisecond,
+		OnAttempt:    func(r webhook.AttemptResult) { e.attempts <- r },
 	})
 	e.d = d
+	var err error
 	e.h, err = New(d, &Config{
 		BasePath:   apiBase,
 		SessionKey: bytes.Repeat([]byte("k"), 32),
