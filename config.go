@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
+	"strings"
 	"time"
 )
 
@@ -22,6 +22,16 @@ const (
 	ResponseReadLimitDefault      = 64 << 10
 	ResponseExcerptDefault        = 1 << 10
 	MaintenanceIntervalDefault    = time.Minute
+	// UserAgentDefault is the User-Agent of deliveries.
+	UserAgentDefault = "outhook/" + Version
+	// TestEventMessageDefault is the message of SendTest's event.
+	TestEventMessageDefault = "This is a test delivery from outhook."
+)
+
+// Bounds on Config's texts.
+const (
+	MaxUserAgentLen        = 256
+	MaxTestEventMessageLen = 1000
 )
 
 // AttemptResult tells Config.OnAttempt what one attempt did.
@@ -39,12 +49,13 @@ type AttemptResult struct {
 // Config tunes a Dispatcher. The zero value of every field means its
 // default; a nil *Config means all defaults.
 type Config struct {
-	// Client sends the requests. Defaults to NewClient(AllowPrivateNetworks,
-	// Workers) with RequestTimeout: 10 s connect, no redirects, a
-	// keep-alive pool for Workers connections, and the guard against
-	// non-public addresses. A Client of your own gets no such guard unless
-	// its dialer has one; RequestTimeout still bounds each request, through
-	// the request's context. A Client must return once that context ends:
+	// Client sends the requests. Defaults to NewClientWithOptions with
+	// AllowPrivateNetworks, Workers, ConnectTimeout, RequestTimeout and
+	// HTTPSOnly: no redirects, a keep-alive pool for Workers connections,
+	// and the guard against non-public addresses. A Client of your own gets
+	// no such guard unless its dialer has one (build it with
+	// NewClientWithOptions to keep the guard); RequestTimeout still bounds
+	// each request, through the request's context. A Client must return once that context ends:
 	// one that ignores it can hold a delivery past its Lease (so it may be
 	// sent twice) and keep its worker running after Shutdown has returned.
 	Client Doer
@@ -62,6 +73,12 @@ type Config struct {
 	// endpoint. Defaults to DisableAfterDefault (5); negative never
 	// disables by count (410 Gone still does).
 	DisableAfter int
+	// HTTPSOnly requires endpoint URLs to be https: CreateEndpoint and
+	// UpdateEndpoint reject http ones with a *ValidationError on URL. The
+	// default client also refuses to send plain HTTP, so an http endpoint
+	// stored before the option was set fails its attempts ("refused: not
+	// https") instead of sending in clear. Defaults to false.
+	HTTPSOnly bool
 	// AllowPrivateNetworks lets endpoints and the default client reach
 	// loopback, private and other non-public addresses: for tests and
 	// intranet deployments. Defaults to false. With a Client of your own,
@@ -94,6 +111,11 @@ type Config struct {
 	// RequestTimeout bounds every request, whatever the Client. Defaults to
 	// RequestTimeoutDefault (30 s).
 	RequestTimeout time.Duration
+	// ConnectTimeout bounds connecting to an endpoint: the TCP connection,
+	// and the TLS handshake after it, each. It applies to the default
+	// client only (a Client of your own has its own dialer). Defaults to
+	// ConnectTimeoutDefault (10 s).
+	ConnectTimeout time.Duration
 	// Lease is how long a claimed delivery stays invisible to other workers;
 	// after a crash it is retried once the lease expires. An attempt holds
 	// its delivery for at most RequestTimeout to send and then for at most
@@ -123,6 +145,17 @@ type Config struct {
 	// rejects others with ErrUnknownEventType, and endpoint filters must
 	// match at least one. Defaults to accepting any well-formed type.
 	EventTypes []string
+	// UserAgent is the User-Agent header of every delivery. Defaults to
+	// UserAgentDefault ("outhook/" + Version); a white-label product sends
+	// its own name. At most MaxUserAgentLen bytes of UTF-8 without control
+	// characters or surrounding spaces.
+	UserAgent string
+	// TestEventMessage is the message of the event SendTest sends, as its
+	// data: {"message": TestEventMessage}. Defaults to
+	// TestEventMessageDefault, which names outhook; a white-label product
+	// writes its own. At most MaxTestEventMessageLen bytes of UTF-8
+	// without control characters.
+	TestEventMessage string
 	// Clock is the time source. Defaults to time.Now.
 	Clock func() time.Time
 	// MaintenanceInterval is how often a Store implementing Maintainer is
@@ -178,11 +211,21 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	setDefault(&cfg.ConnectTimeout, ConnectTimeoutDefault)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = UserAgentDefault
+	}
+	if cfg.TestEventMessage == "" {
+		cfg.TestEventMessage = TestEventMessageDefault
+	}
 	if cfg.Client == nil {
-		c := NewClient(cfg.AllowPrivateNetworks, cfg.Workers)
-		c.Timeout = cfg.RequestTimeout
-		c.Transport.(*http.Transport).ResponseHeaderTimeout = cfg.RequestTimeout
-		cfg.Client = c
+		cfg.Client = NewClientWithOptions(ClientOptions{
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+			Workers:              cfg.Workers,
+			ConnectTimeout:       cfg.ConnectTimeout,
+			RequestTimeout:       cfg.RequestTimeout,
+			HTTPSOnly:            cfg.HTTPSOnly,
+		})
 	}
 	return cfg, cfg.validate()
 }
@@ -215,7 +258,7 @@ func (c *Config) validate() error {
 	if c.MaxInFlightPerEndpoint < 0 {
 		bad("MaxInFlightPerEndpoint is %d: use a positive number, or 0 for %d", c.MaxInFlightPerEndpoint, MaxInFlightPerEndpointDefault)
 	}
-	for name, d := range map[string]time.Duration{"PollInterval": c.PollInterval, "RequestTimeout": c.RequestTimeout, "Lease": c.Lease, "MaxRetryAfter": c.MaxRetryAfter, "MaintenanceInterval": c.MaintenanceInterval} {
+	for name, d := range map[string]time.Duration{"PollInterval": c.PollInterval, "RequestTimeout": c.RequestTimeout, "ConnectTimeout": c.ConnectTimeout, "Lease": c.Lease, "MaxRetryAfter": c.MaxRetryAfter, "MaintenanceInterval": c.MaintenanceInterval} {
 		if d < 0 {
 			bad("%s is negative: use a positive duration, or 0 for the default", name)
 		}
@@ -228,6 +271,12 @@ func (c *Config) validate() error {
 	}
 	if c.ResponseExcerpt < 0 || c.ResponseExcerpt > ResponseReadLimitDefault {
 		bad("ResponseExcerpt is %d: use 1 to %d, or 0 for %d", c.ResponseExcerpt, ResponseReadLimitDefault, ResponseExcerptDefault)
+	}
+	if len(c.UserAgent) > MaxUserAgentLen || strings.TrimSpace(c.UserAgent) != c.UserAgent || !validLabel(c.UserAgent) {
+		bad("UserAgent is %q: use at most %d bytes of UTF-8 without control characters or surrounding spaces, or empty for %q", c.UserAgent, MaxUserAgentLen, UserAgentDefault)
+	}
+	if len(c.TestEventMessage) > MaxTestEventMessageLen || !validLabel(c.TestEventMessage) {
+		bad("TestEventMessage: use at most %d bytes of UTF-8 without control characters, or empty for %q", MaxTestEventMessageLen, TestEventMessageDefault)
 	}
 	if v, ok := c.Retry.(RetryValidator); ok {
 		if err := v.Validate(); err != nil {

@@ -191,7 +191,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 		GotConn: func(httptrace.GotConnInfo) { phase.Store(int32(phaseConnected)) },
 	})
 
-	if ep.ContentType == ContentTypeForm {
+	if isForm(ep.ContentType) {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
 	}
 	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
@@ -202,7 +202,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 		req.Header[k] = append([]string(nil), vs...)
 	}
 	req.Header.Set("Content-Type", ep.ContentType)
-	req.Header.Set("User-Agent", "outhook/"+Version)
+	req.Header.Set("User-Agent", d.cfg.UserAgent)
 	req.Header.Set(HeaderWebhookID, eventID)
 	values := make([]string, len(secrets))
 	for i, s := range secrets {

@@ -60,7 +60,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules := endpointRules{catalogue: cat, allowPrivate: c.AllowPrivateNetworks}
+	rules := endpointRules{catalogue: cat, allowPrivate: c.AllowPrivateNetworks, httpsOnly: c.HTTPSOnly}
 	if hl, ok := c.Signer.(HeaderLister); ok {
 		rules.signerHeads = make(map[string]bool)
 		for _, h := range hl.SignatureHeaders() {

@@ -231,7 +231,8 @@ func (d *Dispatcher) ListAttempts(ctx context.Context, deliveryID string) ([]*At
 // queue, and returns the attempt. It works on disabled endpoints, is not
 // retried, and changes no counters or logs: a customer's "send test"
 // button. An error is returned only when the test could not be made (no
-// such endpoint); a failed request is an Attempt with Success false.
+// such endpoint); a failed request is an Attempt with Success false. Its
+// data is {"message": Config.TestEventMessage}.
 func (d *Dispatcher) SendTest(ctx context.Context, endpointID string) (*Attempt, error) {
 	if err := checkID("endpoint", endpointID); err != nil {
 		return nil, err
@@ -249,7 +250,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, endpointID string) (*Attempt,
 		Type:      TestEventType,
 		TenantID:  ep.TenantID,
 		CreatedAt: d.cfg.Clock().UTC().Truncate(time.Microsecond),
-		Data:      map[string]string{"message": "This is a test delivery from outhook."},
+		Data:      map[string]string{"message": d.cfg.TestEventMessage},
 	}
 	body, err := d.cfg.Envelope(ev)
 	if err != nil {

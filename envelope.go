@@ -25,14 +25,22 @@ type envelope struct {
 //
 // HTML characters (<, >, &) are not escaped, so a receiver that
 // re-serializes the parsed body with JSON.stringify gets the same bytes.
+//
+// EnvelopeWith gives the same shape written for receivers that
+// re-serialize with Python's json.dumps or PHP's json_encode.
 func DefaultEnvelope(ev Event) ([]byte, error) {
-	return MarshalJSON(envelope{
+	return MarshalJSON(newEnvelope(ev))
+}
+
+// newEnvelope is DefaultEnvelope's shape, ready to marshal.
+func newEnvelope(ev Event) envelope {
+	return envelope{
 		ID:        ev.ID,
 		Type:      ev.Type,
 		Timestamp: ev.CreatedAt.UTC().Format(TimestampFormat),
 		TenantID:  ev.TenantID,
 		Data:      ev.Data,
-	})
+	}
 }
 
 // MarshalJSON is json.Marshal written the way JavaScript's JSON.stringify
@@ -40,10 +48,12 @@ func DefaultEnvelope(ev Event) ([]byte, error) {
 // newline. It is the helper for custom envelopes that must survive a
 // receiver's JSON.stringify(JSON.parse(body)) round trip.
 //
-// One difference remains: JavaScript puts integer-like object keys ("9",
-// "10") first in numeric order, while Go sorts map keys as strings. Use
+// Two differences remain. JavaScript puts integer-like object keys ("9",
+// "10") first in numeric order, while Go sorts map keys as strings: use
 // structs, or maps without integer-like keys, in Data when receivers
-// re-serialize.
+// re-serialize. And JavaScript numbers are float64: an integer beyond
+// 2^53 comes back rounded. MarshalPythonJSON and MarshalPHPJSON are the
+// same helper for receivers in Python and PHP.
 func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"time"
 
 	webhook "github.com/outhook/webhook"
@@ -90,4 +91,43 @@ func ExampleFixedSchedule() {
 	fmt.Println(p.Attempts(), p.Delay(1), p.Delay(2))
 	// Output:
 	// 3 10s 1m40s
+}
+
+// The README's Sleekplan recipe: product_id a number, the timestamp a
+// string of milliseconds, as in Sleekplan's example payload.
+func Example_sleekplanEnvelope() {
+	envelope := func(ev webhook.Event) ([]byte, error) {
+		productID, err := strconv.ParseInt(ev.TenantID, 10, 64) // the tenant is the product
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q is not a product ID: %w", ev.TenantID, err)
+		}
+		return webhook.MarshalJSON(struct {
+			ProductID int64  `json:"product_id"`
+			Action    string `json:"action"`
+			Data      any    `json:"data"`
+			Timestamp string `json:"timestamp"`
+		}{productID, ev.Type, ev.Data, strconv.FormatInt(ev.CreatedAt.UnixMilli(), 10)})
+	}
+	body, _ := envelope(webhook.Event{
+		Type: "item.create", TenantID: "5456534244",
+		CreatedAt: time.UnixMilli(1506985999999).UTC(),
+		Data:      map[string]string{"feedback_id": "3"},
+	})
+	fmt.Println(string(body))
+	// Output:
+	// {"product_id":5456534244,"action":"item.create","data":{"feedback_id":"3"},"timestamp":"1506985999999"}
+}
+
+// The README's Smarter Launch recipe: a body a receiver following the
+// Python snippet, json.dumps(json.loads(body)), gets back unchanged.
+func ExampleEnvelopeWith() {
+	envelope := webhook.EnvelopeWith(webhook.MarshalPythonJSON)
+	body, _ := envelope(webhook.Event{
+		ID: "evt_1", Type: "proposal.accepted", TenantID: "acct_9",
+		CreatedAt: time.Date(2026, 11, 22, 17, 0, 0, 0, time.UTC),
+		Data:      map[string]any{"client": "Café Ünïon", "total": 1250.5},
+	})
+	fmt.Println(string(body))
+	// Output:
+	// {"id": "evt_1", "type": "proposal.accepted", "timestamp": "2026-11-22T17:00:00Z", "tenant_id": "acct_9", "data": {"client": "Caf\u00e9 \u00dcn\u00efon", "total": 1250.5}}
 }

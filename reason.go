@@ -91,6 +91,7 @@ const (
 	reasonDNSFailed        = "DNS lookup failed"
 	reasonDNSTimeout       = "DNS lookup timed out"
 	reasonNotPublic        = "address not public (refused by the SSRF guard)"
+	reasonNotHTTPS         = "refused: not https (Config.HTTPSOnly)"
 	reasonTLSUntrusted     = "TLS certificate not trusted"
 	reasonTLSWrongHost     = "TLS certificate is for another host"
 	reasonTLSExpired       = "TLS certificate expired or not yet valid"
@@ -122,6 +123,9 @@ const (
 func transportReason(err error, phase sendPhase, spent bool, budget time.Duration) string {
 	if errors.Is(err, ErrForbiddenAddress) {
 		return reasonNotPublic
+	}
+	if errors.Is(err, ErrNotHTTPS) {
+		return reasonNotHTTPS
 	}
 	connecting := phase == phaseConnecting || phase == phaseUnknown && isDialError(err)
 	if spent {

@@ -30,6 +30,11 @@ const (
 // to connect to a non-public address.
 var ErrForbiddenAddress = errors.New("webhook: destination address is not public")
 
+// ErrNotHTTPS is returned (wrapped) when a client made with
+// ClientOptions.HTTPSOnly (the default client under Config.HTTPSOnly) is
+// asked to send a request that is not https.
+var ErrNotHTTPS = errors.New("webhook: destination URL is not https")
+
 // NewClient returns the client a Dispatcher uses when Config.Client is nil:
 // a 10 s connect timeout, 30 s for the whole request, no redirects followed
 // (the 3xx response is returned and counts as a failure), no proxy from the
@@ -38,12 +43,51 @@ var ErrForbiddenAddress = errors.New("webhook: destination address is not public
 // DNS resolution, any address that is not public (loopback, private,
 // link-local, multicast, unspecified, carrier-grade NAT, documentation and
 // other reserved ranges), so DNS rebinding cannot slip past it.
+//
+// It is NewClientWithOptions(ClientOptions{AllowPrivateNetworks:
+// allowPrivate, Workers: workers}); that one also sets the timeouts and
+// https only.
 func NewClient(allowPrivate bool, workers int) *http.Client {
-	dialer := &net.Dialer{Timeout: ConnectTimeoutDefault, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
+	return NewClientWithOptions(ClientOptions{AllowPrivateNetworks: allowPrivate, Workers: workers})
+}
+
+// ClientOptions tunes NewClientWithOptions. Zero fields mean the defaults
+// of NewClient.
+type ClientOptions struct {
+	// AllowPrivateNetworks turns the address guard off.
+	AllowPrivateNetworks bool
+	// Workers sizes the keep-alive pool (at least 2).
+	Workers int
+	// ConnectTimeout bounds the TCP connection and, separately, the TLS
+	// handshake. Defaults to ConnectTimeoutDefault.
+	ConnectTimeout time.Duration
+	// RequestTimeout bounds the whole request and the wait for response
+	// headers. Defaults to RequestTimeoutDefault.
+	RequestTimeout time.Duration
+	// HTTPSOnly refuses any request that is not https with an error
+	// wrapping ErrNotHTTPS, before connecting. The client's Transport is
+	// then a wrapper around the *http.Transport, not one itself.
+	HTTPSOnly bool
+}
+
+// NewClientWithOptions returns NewClient's client with the timeouts of o
+// and, if o.HTTPSOnly, refusing plain HTTP. The address guard stays on
+// unless o.AllowPrivateNetworks: use it to wrap or tune a client (tracing,
+// other timeouts) without giving the guard up.
+func NewClientWithOptions(o ClientOptions) *http.Client {
+	connect := o.ConnectTimeout
+	if connect <= 0 {
+		connect = ConnectTimeoutDefault
+	}
+	request := o.RequestTimeout
+	if request <= 0 {
+		request = RequestTimeoutDefault
+	}
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	if !o.AllowPrivateNetworks {
 		dialer.Control = guardDial
 	}
-	workers = max(workers, 2)
+	workers := max(o.Workers, 2)
 	tr := &http.Transport{
 		Proxy:                  nil, // a proxy would dial for us and bypass the guard
 		DialContext:            timedDial(dialer),
@@ -51,18 +95,39 @@ func NewClient(allowPrivate bool, workers int) *http.Client {
 		MaxIdleConns:           workers * 4,
 		MaxIdleConnsPerHost:    workers,
 		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    ConnectTimeoutDefault,
-		ResponseHeaderTimeout:  RequestTimeoutDefault,
+		TLSHandshakeTimeout:    connect,
+		ResponseHeaderTimeout:  request,
 		MaxResponseHeaderBytes: 64 << 10,
 		ExpectContinueTimeout:  time.Second,
 	}
+	var rt http.RoundTripper = tr
+	if o.HTTPSOnly {
+		rt = httpsOnlyTransport{tr}
+	}
 	return &http.Client{
-		Transport: tr,
-		Timeout:   RequestTimeoutDefault,
+		Transport: rt,
+		Timeout:   request,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// httpsOnlyTransport refuses requests that are not https. The embedded
+// Transport gives it CloseIdleConnections, which Shutdown calls.
+type httpsOnlyTransport struct {
+	*http.Transport
+}
+
+// RoundTrip sends r if it is https.
+func (t httpsOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL == nil || r.URL.Scheme != "https" {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, ErrNotHTTPS
+	}
+	return t.Transport.RoundTrip(r)
 }
 
 // timedDial is d.DialContext, with a dial that outlasts d.Timeout (while

@@ -141,3 +141,16 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTPSOnlyClientSendsHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer srv.Close()
+	c := NewClientWithOptions(ClientOptions{AllowPrivateNetworks: true, HTTPSOnly: true})
+	tr := c.Transport.(httpsOnlyTransport)
+	defer tr.CloseIdleConnections()
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	res, err := c.Get(srv.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNoContent, res.StatusCode)
+}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -47,8 +48,8 @@ type EndpointParams struct {
 	// Name is a free label, e.g. "production-server". At most MaxNameLen
 	// bytes of UTF-8 without control characters.
 	Name string
-	// URL is where deliveries go: http or https, at most 2048 bytes of
-	// UTF-8. It may carry a secret in its query (Sleekplan's ?key=); query
+	// URL is where deliveries go: http or https (https only with
+	// Config.HTTPSOnly), at most 2048 bytes of UTF-8. It may carry a secret in its query (Sleekplan's ?key=); query
 	// values are never logged. Hosts named localhost or *.localhost (with
 	// or without a trailing dot) are refused unless
 	// Config.AllowPrivateNetworks is set, as are non-public IP addresses.
@@ -61,10 +62,17 @@ type EndpointParams struct {
 	// base64 of 32 random bytes). Ignored by UpdateEndpoint, which rejects a
 	// non-empty value: use RotateSecret.
 	Secret string
-	// Method is POST, PUT or PATCH. Empty: POST.
+	// Method is POST, PUT or PATCH, in any case. Empty: POST. Methods
+	// without a body's meaning (GET, DELETE) are refused: servers and
+	// proxies may drop or reject their bodies.
 	Method string
-	// ContentType is application/json (the default) or
-	// application/x-www-form-urlencoded, which sends payload=<json>.
+	// ContentType is the media type application/json (the default) or
+	// application/x-www-form-urlencoded, which sends payload=<json>, with
+	// parameters if the receiver wants them: "application/json;
+	// charset=utf-8". A charset, if given, must be utf-8 (bodies are
+	// UTF-8). It is kept and sent in canonical form (mime.FormatMediaType:
+	// type and parameter names in lower case), at most MaxContentTypeLen
+	// bytes.
 	ContentType string
 	// MaxAttempts overrides the retry policy's number of attempts (first
 	// try included) for this endpoint, 1 to MaxAttemptsLimit. 0: the policy
@@ -85,7 +93,7 @@ type Endpoint struct {
 	URL         string      // sent to exactly as given
 	Events      []string    // the filter; empty means every event
 	Method      string      // POST, PUT or PATCH
-	ContentType string      // ContentTypeJSON or ContentTypeForm
+	ContentType string      // ContentTypeJSON or ContentTypeForm, maybe with parameters
 	MaxAttempts int         // 0: the retry policy decides
 	Headers     http.Header // extra headers sent with every delivery
 
@@ -225,7 +233,9 @@ const (
 	MaxEventFilters  = 100
 	MaxAttemptsLimit = 50
 	MaxHeaders       = 20
-	maxHeaderBytes   = 4096
+	// MaxContentTypeLen bounds EndpointParams.ContentType.
+	MaxContentTypeLen = 200
+	maxHeaderBytes    = 4096
 )
 
 // Content types an endpoint may ask for.
@@ -265,6 +275,7 @@ var reservedHeaders = map[string]bool{
 type endpointRules struct {
 	catalogue    catalogue
 	allowPrivate bool
+	httpsOnly    bool
 	signerHeads  map[string]bool // canonical names the Signer sets (HeaderLister)
 }
 
@@ -292,7 +303,6 @@ func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
 		URL:         p.URL,
 		Events:      append([]string(nil), p.Events...),
 		Method:      strings.ToUpper(p.Method),
-		ContentType: p.ContentType,
 		MaxAttempts: p.MaxAttempts,
 	}
 	switch ep.Method {
@@ -302,13 +312,11 @@ func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
 	default:
 		return nil, invalid("Method", "%q is not allowed: use POST, PUT or PATCH", p.Method)
 	}
-	switch ep.ContentType {
-	case "":
-		ep.ContentType = ContentTypeJSON
-	case ContentTypeJSON, ContentTypeForm:
-	default:
-		return nil, invalid("ContentType", "%q is not supported: use %q or %q", p.ContentType, ContentTypeJSON, ContentTypeForm)
+	ct, err := normalizeContentType(p.ContentType)
+	if err != nil {
+		return nil, err
 	}
+	ep.ContentType = ct
 	if p.MaxAttempts < 0 || p.MaxAttempts > MaxAttemptsLimit {
 		return nil, invalid("MaxAttempts", "%d is out of range: 0 (the retry policy decides) to %d", p.MaxAttempts, MaxAttemptsLimit)
 	}
@@ -337,6 +345,9 @@ func (r endpointRules) checkURL(raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return invalid("URL", "scheme must be http or https, not %q", u.Scheme)
 	}
+	if r.httpsOnly && u.Scheme != "https" {
+		return invalid("URL", "must be https: deliveries are sent over TLS only (Config.HTTPSOnly)")
+	}
 	if u.User != nil {
 		return invalid("URL", "must not carry user:password; use Headers for Authorization")
 	}
@@ -362,6 +373,40 @@ func (r endpointRules) checkURL(raw string) error {
 		return invalid("URL", "address %s is not public (set Config.AllowPrivateNetworks for tests and intranets)", host)
 	}
 	return nil
+}
+
+// normalizeContentType validates an endpoint's content type and returns
+// it in canonical form; empty is ContentTypeJSON.
+func normalizeContentType(ct string) (string, error) {
+	if ct == "" {
+		return ContentTypeJSON, nil
+	}
+	unsupported := func() error {
+		return invalid("ContentType", "%q is not supported: use %q or %q, with parameters if needed (%q)",
+			ct, ContentTypeJSON, ContentTypeForm, ContentTypeJSON+"; charset=utf-8")
+	}
+	if len(ct) > MaxContentTypeLen || !validHeaderValue(ct) || !utf8.ValidString(ct) {
+		return "", unsupported()
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != ContentTypeJSON && mt != ContentTypeForm {
+		return "", unsupported()
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return "", invalid("ContentType", "charset %q: bodies are UTF-8; use charset=utf-8 or no charset", cs)
+	}
+	out := mime.FormatMediaType(mt, params)
+	if out == "" || len(out) > MaxContentTypeLen {
+		return "", unsupported()
+	}
+	return out, nil
+}
+
+// isForm reports whether an endpoint's content type is ContentTypeForm,
+// with or without parameters.
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == ContentTypeForm
 }
 
 // isLocalhost reports whether host is localhost or a name under it

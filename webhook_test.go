@@ -66,6 +66,15 @@ func TestNormalizeRejects(t *testing.T) {
 		{"private v6", with(func(p *EndpointParams) { p.URL = "http://[fd00::1]/" }), "URL"},
 		{"method", with(func(p *EndpointParams) { p.Method = "DELETE" }), "Method"},
 		{"content type", with(func(p *EndpointParams) { p.ContentType = "text/xml" }), "ContentType"},
+		{"content type with parameters", with(func(p *EndpointParams) { p.ContentType = "text/plain; charset=utf-8" }), "ContentType"},
+		{"content type other charset", with(func(p *EndpointParams) { p.ContentType = "application/json; charset=iso-8859-1" }), "ContentType"},
+		{"content type malformed parameter", with(func(p *EndpointParams) { p.ContentType = "application/json; charset" }), "ContentType"},
+		{"content type duplicate parameter", with(func(p *EndpointParams) { p.ContentType = "application/json; a=1; a=2" }), "ContentType"},
+		{"content type injection", with(func(p *EndpointParams) { p.ContentType = "application/json\r\nX-Evil: 1" }), "ContentType"},
+		{"content type too long", with(func(p *EndpointParams) {
+			p.ContentType = "application/json; v=" + strings.Repeat("a", MaxContentTypeLen)
+		}), "ContentType"},
+		{"method GET", with(func(p *EndpointParams) { p.Method = "GET" }), "Method"},
 		{"max attempts negative", with(func(p *EndpointParams) { p.MaxAttempts = -1 }), "MaxAttempts"},
 		{"max attempts too many", with(func(p *EndpointParams) { p.MaxAttempts = MaxAttemptsLimit + 1 }), "MaxAttempts"},
 		{"bad event", with(func(p *EndpointParams) { p.Events = []string{"Post Created"} }), "Events"},
@@ -171,4 +180,27 @@ func FuzzNormalizeURL(f *testing.F) {
 			t.Fatalf("redactURL(%q) = %q shows more than %q", raw, red, origin)
 		}
 	})
+}
+
+func TestNormalizeHTTPSOnly(t *testing.T) {
+	r := endpointRules{httpsOnly: true}
+	_, err := r.normalize(EndpointParams{URL: "https://example.com/hook"})
+	require.NoError(t, err)
+	for _, u := range []string{"http://example.com/hook", "HTTP://example.com/hook"} {
+		_, err = r.normalize(EndpointParams{URL: u})
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, u)
+		assert.Equal(t, "URL", ve.Field)
+	}
+	_, err = endpointRules{}.normalize(EndpointParams{URL: "http://example.com/hook"})
+	assert.NoError(t, err, "http allowed without the option")
+}
+
+func TestIsForm(t *testing.T) {
+	for ct, want := range map[string]bool{
+		ContentTypeForm: true, ContentTypeForm + "; charset=utf-8": true, "Application/X-WWW-Form-Urlencoded": true,
+		ContentTypeJSON: false, ContentTypeJSON + "; charset=utf-8": false, "": false, "application/x-www-form-urlencodedx": false,
+	} {
+		assert.Equal(t, want, isForm(ct), ct)
+	}
 }
