@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // apiSchemaDoc is openapi.json, parsed, with a small JSON Schema checker:
 // type (and type arrays for nullable), required, properties,
-// additionalProperties, items, enum, minimum/maximum, format date-time
+// additionalProperties, items, enum, pattern, minimum/maximum, format date-time
 // and $ref within the document. Enough for the schemas the API uses.
 type apiSchemaDoc struct {
 	root map[string]any
@@ -91,6 +92,9 @@ func (d *apiSchemaDoc) validate(path string, s any, v any) []string {
 	}
 	switch v := v.(type) {
 	case string:
+		if p, ok := m["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(v) {
+			errs = append(errs, fmt.Sprintf("%s: %q does not match %s", path, v, p))
+		}
 		if m["format"] == "date-time" {
 			if _, err := time.Parse(time.RFC3339Nano, v); err != nil || !strings.HasSuffix(v, "Z") {
 				errs = append(errs, fmt.Sprintf("%s: %q is not an RFC 3339 UTC time", path, v))
@@ -315,6 +319,8 @@ func TestAPISchemaChecker(t *testing.T) {
 		{"integer", map[string]any{"type": "integer"}, `1.5`, true},
 		{"nullable", map[string]any{"type": []any{"string", "null"}}, `null`, false},
 		{"enum", map[string]any{"enum": []any{"a"}}, `"b"`, true},
+		{"pattern", map[string]any{"type": "string", "pattern": "^a+$"}, `"ab"`, true},
+		{"pattern matches", map[string]any{"type": "string", "pattern": "^a+$"}, `"aa"`, false},
 		{"date-time", map[string]any{"type": "string", "format": "date-time"}, `"yesterday"`, true},
 		{"items", map[string]any{"type": "array", "items": map[string]any{"type": "string"}}, `["a",2]`, true},
 		{"bad ref", map[string]any{"$ref": "#/components/schemas/Nope"}, `1`, true},
