@@ -136,6 +136,9 @@ type Claim struct {
 	Body []byte
 	// Token identifies this lease; Complete needs it.
 	Token string
+	// Metadata is the event's StoredEvent.Metadata, nil when it has none.
+	// It may be shared with other claims and must not be modified.
+	Metadata map[string]string
 }
 
 // Outcome is what an attempt did to its delivery.
