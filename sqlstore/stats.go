@@ -13,9 +13,10 @@ import (
 // REPEATABLE READ transaction on PostgreSQL, one read transaction on
 // SQLite). Every count comes from an index of schema version 3:
 //
-//   - pending: one pass over the partial index of pending deliveries
-//     (endpoint_id, created_at) of the endpoints in scope, so it costs in
-//     proportion to the backlog, not to the table;
+//   - pending: the pending rows only, through a partial index of them
+//     (for every endpoint; per endpoint in scope through (endpoint_id,
+//     created_at) WHERE state = 'pending'), so it costs in proportion to
+//     the backlog, not to the table;
 //   - with a Window: per endpoint in scope, three range counts on the
 //     indexes of attempts (endpoint_id, success, started_at) and of failed
 //     deliveries (endpoint_id, updated_at), so it costs in proportion to
