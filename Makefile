@@ -1,6 +1,7 @@
-# The modules of this repository: the library, its examples, and the tests
-# that need third-party code (database drivers, other vendors' verifiers).
-MODULES := . ./examples ./integration ./interop
+# The modules of this repository: the library, its examples, the tests
+# that need third-party code (database drivers, other vendors' verifiers),
+# and the OpenTelemetry instrumentation.
+MODULES := . ./examples ./integration ./interop ./otel
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
