@@ -28,8 +28,12 @@
 //	http.request.method         POST, PUT or PATCH
 //	server.address, server.port the endpoint's host and port
 //	url.full                    the endpoint URL without user info, its
-//	                            query replaced by REDACTED (a ?key= secret
-//	                            stays out of traces)
+//	                            path and query each replaced by REDACTED
+//	                            (https://hooks.example.com/REDACTED?REDACTED):
+//	                            a Sleekplan-style ?key= or a Slack-style
+//	                            /services/T/B/XXXX secret stays out of
+//	                            traces, as out of the logs; WithURLPath
+//	                            keeps the path
 //	http.response.status_code   when an answer arrived
 //	error.type                  the status code of a non-2xx answer, or
 //	                            "timeout", "canceled" or the Go type of a
@@ -44,7 +48,7 @@
 // # Metrics
 //
 // Attempts are counted through Config.OnAttempt (any hook already set is
-// still called, first), with the attributes outhook.outcome ("success",
+// still called, right after), with the attributes outhook.outcome ("success",
 // "retry", "fail") and outhook.status_class ("2xx", "3xx", "4xx", "5xx",
 // or "none" when no answer arrived):
 //
@@ -113,9 +117,17 @@ const (
 type Option func(*options)
 
 type options struct {
-	tp   trace.TracerProvider
-	mp   metric.MeterProvider
-	prop propagation.TextMapPropagator
+	tp      trace.TracerProvider
+	mp      metric.MeterProvider
+	prop    propagation.TextMapPropagator
+	keepURL bool
+}
+
+// WithURLPath keeps the endpoint URL's path in the url.full attribute,
+// for deployments whose endpoint paths hold no secrets. Defaults to
+// replacing it with REDACTED. The query is replaced either way.
+func WithURLPath() Option {
+	return func(o *options) { o.keepURL = true }
 }
 
 // WithTracerProvider sets where spans go. Defaults to the global
@@ -139,6 +151,7 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 
 // Instrumentation is what Instrument wired into a Config.
 type Instrumentation struct {
+	keepPath bool
 	tracer   trace.Tracer
 	meter    metric.Meter
 	prop     propagation.TextMapPropagator
@@ -169,9 +182,10 @@ func Instrument(cfg *webhook.Config, opts ...Option) (*Instrumentation, error) {
 		o.prop = propagation.TraceContext{}
 	}
 	ins := &Instrumentation{
-		tracer: o.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(webhook.Version)),
-		meter:  o.mp.Meter(ScopeName, metric.WithInstrumentationVersion(webhook.Version)),
-		prop:   o.prop,
+		tracer:   o.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(webhook.Version)),
+		meter:    o.mp.Meter(ScopeName, metric.WithInstrumentationVersion(webhook.Version)),
+		prop:     o.prop,
+		keepPath: o.keepURL,
 	}
 	var err error
 	ins.attempts, err = ins.meter.Int64Counter(MetricAttempts, metric.WithUnit("{attempt}"),
@@ -212,10 +226,10 @@ func Instrument(cfg *webhook.Config, opts ...Option) (*Instrumentation, error) {
 	}
 	prevOn := cfg.OnAttempt
 	cfg.OnAttempt = func(r webhook.AttemptResult) {
+		ins.record(r)
 		if prevOn != nil {
 			prevOn(r)
 		}
-		ins.record(r)
 	}
 	return ins, nil
 }
@@ -338,7 +352,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	attrs := []attribute.KeyValue{
 		attribute.String("http.request.method", req.Method),
-		attribute.String("url.full", redactedURL(req.URL)),
+		attribute.String("url.full", redactedURL(req.URL, d.ins.keepPath)),
 	}
 	if host := req.URL.Hostname(); host != "" {
 		attrs = append(attrs, attribute.String("server.address", host))
@@ -391,13 +405,16 @@ func (d *doer) CloseIdleConnections() {
 }
 
 // redactedURL is u without user info and fragment, its query replaced by
-// REDACTED (webhook.Endpoint.RedactedURL's rule).
-func redactedURL(u *url.URL) string {
+// REDACTED, and its path too unless keepPath.
+func redactedURL(u *url.URL, keepPath bool) string {
 	c := *u
 	c.User = nil
 	c.Fragment, c.RawFragment = "", ""
 	if c.RawQuery != "" || c.ForceQuery {
 		c.RawQuery, c.ForceQuery = "REDACTED", false
+	}
+	if !keepPath && c.Path != "" && c.Path != "/" {
+		c.Path, c.RawPath = "/REDACTED", ""
 	}
 	return c.String()
 }

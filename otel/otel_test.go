@@ -141,7 +141,7 @@ func TestAttemptSpansAreLinkedToThePublishersSpan(t *testing.T) {
 			assert.Equal(t, "POST", a["http.request.method"].AsString())
 			assert.Equal(t, "127.0.0.1", a["server.address"].AsString())
 			assert.Equal(t, int64(rc.Listener.Addr().(*net.TCPAddr).Port), a["server.port"].AsInt64())
-			assert.Equal(t, rc.URL+"/hook?REDACTED", a["url.full"].AsString())
+			assert.Equal(t, rc.URL+"/REDACTED?REDACTED", a["url.full"].AsString(), "paths may hold secrets too")
 			assert.Equal(t, ep.ID, a["outhook.endpoint.id"].AsString())
 			assert.Equal(t, "acme", a["outhook.tenant.id"].AsString())
 			assert.Equal(t, ev.ID, a["outhook.event.id"].AsString())
@@ -312,4 +312,24 @@ func TestEventMetadataHooksAreChained(t *testing.T) {
 func TestInstrumentNilConfig(t *testing.T) {
 	_, err := otel.Instrument(nil)
 	require.Error(t, err)
+}
+
+func TestWithURLPathKeepsThePath(t *testing.T) {
+	f := &fixture{spans: tracetest.NewInMemoryExporter()}
+	f.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(f.spans))
+	cfg := &webhook.Config{AllowPrivateNetworks: true}
+	_, err := otel.Instrument(cfg, otel.WithTracerProvider(f.tp), otel.WithURLPath())
+	require.NoError(t, err)
+	d, err := webhook.NewDispatcher(memstore.New(), cfg)
+	require.NoError(t, err)
+	rc := newReceiver(t)
+	ep, _, err := d.CreateEndpoint(context.Background(), webhook.EndpointParams{URL: rc.URL + "/in/hook?key=s3cret"})
+	require.NoError(t, err)
+	_, err = d.SendTest(context.Background(), ep.ID) // a span without a claim: no outhook attributes
+	require.NoError(t, err)
+	spans := f.spans.GetSpans()
+	require.Len(t, spans, 1)
+	a := attrs(spans[0].Attributes)
+	assert.Equal(t, rc.URL+"/in/hook?REDACTED", a["url.full"].AsString())
+	assert.NotContains(t, a, "outhook.endpoint.id")
 }
