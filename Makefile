@@ -1,7 +1,8 @@
-# The modules of this repository: the library, its examples, and the tests
+# The modules of this repository: the library, its examples, the tests
 # that need third-party code (database drivers, other vendors' verifiers,
-# the portal's headless-browser tests).
-MODULES := . ./examples ./integration ./interop ./browser
+# the portal's headless-browser tests), and the OpenTelemetry
+# instrumentation.
+MODULES := . ./examples ./integration ./interop ./browser ./otel
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +86,13 @@ type Config struct {
 	// only the check of endpoint URLs at creation remains.
 	AllowPrivateNetworks bool
 	// Logger receives one line per attempt and per disabled endpoint. It
-	// never sees secrets or URL query values. Defaults to discarding.
+	// never sees secrets or URL query values. The levels keep a default
+	// Info log quiet while everything works: a delivered attempt is Debug;
+	// a failed attempt that will be retried is Info (an endpoint in
+	// trouble, at most once per retry); a failed delivery, a disabled
+	// endpoint, an attempt aborted by Shutdown and a lost lease are Warn;
+	// what the dispatcher cannot do (record an attempt, claim, sign) is
+	// Error. Defaults to discarding.
 	Logger *slog.Logger
 
 	// Workers is how many attempts may be in flight at once, across all
@@ -173,6 +180,31 @@ type Config struct {
 	// DisableEndpoint. Like OnAttempt it runs on the worker: keep it fast,
 	// and hand slow work (an email) to a goroutine or queue of your own.
 	OnEndpointDisabled func(Endpoint)
+
+	// EventMetadata, if set, is called by Publish and PublishTx with their
+	// ctx; the entries it returns are stored with the event
+	// (StoredEvent.Metadata) and reach every attempt (Claim.Metadata), so
+	// that a trace context current at Publish (a W3C traceparent and
+	// tracestate) can be linked from the attempts, in this process or
+	// another. At most MaxMetadataEntries entries with keys of printable
+	// ASCII and MaxMetadataBytes in all: more makes Publish return a
+	// *ValidationError. The otel module sets it. Defaults to nil: no
+	// metadata.
+	EventMetadata func(ctx context.Context) map[string]string
+	// AttemptContext, if set, derives the context of each attempt's HTTP
+	// request from ctx (the worker's context, bounded by RequestTimeout)
+	// and the claim being sent, e.g. to carry the event's trace link to a
+	// Client that makes spans. It must return ctx or a context derived
+	// from it; nil means ctx. It must not modify the claim. Defaults to
+	// nil.
+	AttemptContext func(ctx context.Context, c *Claim) context.Context
+	// WrapClient, if set, wraps the Client (yours, or the default one)
+	// once, at NewDispatcher: instrumentation such as the otel module's
+	// span per attempt. The wrapper must honour the request's context
+	// like any Client, and should have a CloseIdleConnections method that
+	// calls the wrapped one's, so Shutdown still closes idle connections.
+	// Defaults to nil.
+	WrapClient func(Doer) Doer
 }
 
 // withDefaults returns a copy of c with every zero field set and checks
@@ -226,6 +258,11 @@ func (c *Config) withDefaults() (Config, error) {
 			RequestTimeout:       cfg.RequestTimeout,
 			HTTPSOnly:            cfg.HTTPSOnly,
 		})
+	}
+	if cfg.WrapClient != nil {
+		if cfg.Client = cfg.WrapClient(cfg.Client); cfg.Client == nil {
+			return cfg, errors.New("webhook: Config.WrapClient returned nil: return the Doer it was given, wrapped")
+		}
 	}
 	return cfg, cfg.validate()
 }

@@ -68,7 +68,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		Number:     c.Delivery.Attempts + 1,
 		StartedAt:  d.cfg.Clock(),
 	}
-	resp := d.send(ctx, ep, c.Secrets, c.Delivery.EventID, c.Body)
+	resp := d.send(d.attemptContext(ctx, c), ep, c.Secrets, c.Delivery.EventID, c.Body)
 	d.adapt(ep.ID, resp)
 	switch {
 	case resp.local:
@@ -154,7 +154,7 @@ func (d *Dispatcher) logAttempt(ctx context.Context, c *Claim, a *Attempt, comp 
 	}
 	switch comp.Outcome {
 	case OutcomeSuccess:
-		d.log.InfoContext(ctx, "webhook: delivered", attrs...)
+		d.log.DebugContext(ctx, "webhook: delivered", attrs...)
 	case OutcomeRetry:
 		d.log.InfoContext(ctx, "webhook: attempt failed; will retry", append(attrs, "err", a.Error, "retry_at", comp.RetryAt)...)
 	default:

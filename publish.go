@@ -61,6 +61,9 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	if err != nil {
 		return Event{}, err
 	}
+	if stored.Metadata, err = d.eventMetadata(ctx); err != nil {
+		return Event{}, err
+	}
 	endpoints, err := d.store.ListEndpoints(ctx, ev.TenantID)
 	if err != nil {
 		return Event{}, fmt.Errorf("webhook: publish: %w", err)

@@ -57,7 +57,9 @@ type Store interface {
 	// returns ErrDuplicateEvent, preferably as a *DuplicateEventError. Deliveries arrive pending, with their ID,
 	// NextAttemptAt and timestamps set. A delivery whose endpoint was
 	// disabled or deleted meanwhile may be stored already failed with
-	// ReasonEndpointDisabled, or left for Claim to end.
+	// ReasonEndpointDisabled, or left for Claim to end. ev.Metadata is
+	// kept with the event: GetEvent returns it, and Claim hands it out
+	// with each of its deliveries (Claim.Metadata).
 	Enqueue(ctx context.Context, ev *StoredEvent, deliveries []*Delivery) error
 	// Claim leases up to p.Limit pending deliveries that are due at p.Now
 	// and not leased (or whose lease expired), oldest due first, so that no
@@ -136,6 +138,9 @@ type Claim struct {
 	Body []byte
 	// Token identifies this lease; Complete needs it.
 	Token string
+	// Metadata is the event's StoredEvent.Metadata, nil when it has none.
+	// It may be shared with other claims and must not be modified.
+	Metadata map[string]string
 }
 
 // Outcome is what an attempt did to its delivery.

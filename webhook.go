@@ -185,6 +185,10 @@ type StoredEvent struct {
 	TenantID  string
 	CreatedAt time.Time
 	Body      []byte
+	// Metadata is what Config.EventMetadata captured at Publish (a W3C
+	// traceparent, say); nil when nothing was. Stores keep it with the
+	// event and hand it to every attempt in Claim.Metadata.
+	Metadata map[string]string
 }
 
 // Delivery is one event on its way to one endpoint.

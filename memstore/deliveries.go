@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 
 	er := &eventRec{ev: *ev, seq: s.nextSeq(), deliveries: make([]*deliveryRec, 0, len(deliveries))}
 	er.ev.Body = slices.Clone(ev.Body)
+	er.ev.Metadata = maps.Clone(ev.Metadata)
 	s.events[ev.ID] = er
 	if len(deliveries) == 0 {
 		heap.Push(&s.empty, er)
@@ -157,6 +159,7 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 			Secrets:  slices.Clone(sec),
 			Body:     body[:len(body):len(body)], // an append cannot write into the shared array
 			Token:    dr.token,
+			Metadata: dr.ev.ev.Metadata, // never modified: shared like Body
 		})
 	}
 	for _, er := range capped {
@@ -274,6 +277,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*webhook.StoredEvent, 
 	}
 	ev := er.ev
 	ev.Body = slices.Clone(er.ev.Body)
+	ev.Metadata = maps.Clone(er.ev.Metadata)
 	return &ev, nil
 }
 

@@ -3,8 +3,9 @@
 // when the process exits.
 //
 // A Store is safe for concurrent use by many goroutines. Values it returns
-// are copies, except Claim.Body, which is the one stored body of the event,
-// shared by every claim of that event: callers must not modify it.
+// are copies, except Claim.Body and Claim.Metadata, which are the one
+// stored body and metadata of the event, shared by every claim of that
+// event: callers must not modify them.
 //
 // # Retention
 //
@@ -123,8 +124,9 @@ type deliveryRec struct {
 }
 
 var (
-	_ webhook.Store      = (*Store)(nil)
-	_ webhook.Maintainer = (*Store)(nil)
+	_ webhook.Store       = (*Store)(nil)
+	_ webhook.Maintainer  = (*Store)(nil)
+	_ webhook.StatsReader = (*Store)(nil)
 )
 
 // New returns an empty Store with the default Options.

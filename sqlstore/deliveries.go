@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -76,8 +77,12 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body)
+	md, err := encodeMetadata(ev.Metadata)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md)
 	if err != nil {
 		return err
 	}
@@ -302,17 +307,21 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 	// The event's body comes with the delivery; an event that is gone
 	// (removed by hand: the store never deletes the event of a delivery)
 	// ends its deliveries rather than failing every Claim.
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumnsD+`, ev.body FROM {p}deliveries d
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM {p}deliveries d
 		LEFT JOIN {p}events ev ON ev.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)`), args...)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]*webhook.Delivery{}
 	bodies := map[string][]byte{}
+	metadata := map[string]map[string]string{}
 	var orphans []string
 	for rows.Next() {
-		var body []byte
-		d, err := scanDelivery(rows, &body)
+		var (
+			body []byte
+			md   sql.NullString
+		)
+		d, err := scanDelivery(rows, &body, &md)
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -324,6 +333,12 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 		byID[d.ID] = d
 		if _, ok := bodies[d.EventID]; !ok {
 			bodies[d.EventID] = body
+			m, err := decodeMetadata(md)
+			if err != nil {
+				// Metadata only links traces: never hold a delivery for it.
+				s.opts.Logger.WarnContext(ctx, "sqlstore: claim: event metadata does not decode; sent without it", "event", d.EventID, "err", err)
+			}
+			metadata[d.EventID] = m
 		}
 	}
 	rows.Close()
@@ -384,6 +399,7 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 			Secrets:  append([]webhook.Secret(nil), secrets[d.EndpointID]...),
 			Body:     bodies[d.EventID],
 			Token:    token + d.ID,
+			Metadata: metadata[d.EventID],
 		})
 	}
 	for _, ep := range unreadableOrder {
@@ -588,9 +604,10 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*webhook.StoredEvent, 
 	var (
 		ev      webhook.StoredEvent
 		created int64
+		md      sql.NullString
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, type, tenant_id, created_at, body FROM {p}events WHERE id = ?`), id).
-		Scan(&ev.ID, &ev.Type, &ev.TenantID, &created, &ev.Body)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, type, tenant_id, created_at, body, metadata FROM {p}events WHERE id = ?`), id).
+		Scan(&ev.ID, &ev.Type, &ev.TenantID, &created, &ev.Body, &md)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, webhook.ErrNotFound
 	}
@@ -598,6 +615,9 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*webhook.StoredEvent, 
 		return nil, fmt.Errorf("sqlstore: get event: %w", err)
 	}
 	ev.CreatedAt = time.Unix(0, created).UTC()
+	if ev.Metadata, err = decodeMetadata(md); err != nil {
+		return nil, fmt.Errorf("sqlstore: get event %s: %w", id, err)
+	}
 	return &ev, nil
 }
 
@@ -826,4 +846,32 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 		return 0, fmt.Errorf("sqlstore: requeue: %w", err)
 	}
 	return n, nil
+}
+
+// encodeMetadata is the stored form of event metadata: a JSON object, or
+// NULL when there is none.
+func encodeMetadata(md map[string]string) (any, error) {
+	if len(md) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("event metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeMetadata reads what encodeMetadata stored: nil for NULL.
+func decodeMetadata(v sql.NullString) (map[string]string, error) {
+	if !v.Valid || v.String == "" {
+		return nil, nil
+	}
+	var md map[string]string
+	if err := json.Unmarshal([]byte(v.String), &md); err != nil {
+		return nil, fmt.Errorf("event metadata: %w", err)
+	}
+	if len(md) == 0 {
+		return nil, nil
+	}
+	return md, nil
 }

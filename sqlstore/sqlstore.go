@@ -110,7 +110,8 @@ type Options struct {
 
 // Store is a webhook.Store in PostgreSQL or SQLite. It also implements the
 // optional abilities webhook.TxEnqueuer (the transactional outbox),
-// webhook.Notifier and webhook.Maintainer (retention pruning).
+// webhook.Notifier, webhook.Maintainer (retention pruning) and
+// webhook.StatsReader (backlog and recent outcomes).
 //
 // Make the schema with Migrate (or use Open) before anything else.
 type Store struct {
@@ -123,10 +124,11 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store      = (*Store)(nil)
-	_ webhook.TxEnqueuer = (*Store)(nil)
-	_ webhook.Notifier   = (*Store)(nil)
-	_ webhook.Maintainer = (*Store)(nil)
+	_ webhook.Store       = (*Store)(nil)
+	_ webhook.TxEnqueuer  = (*Store)(nil)
+	_ webhook.Notifier    = (*Store)(nil)
+	_ webhook.Maintainer  = (*Store)(nil)
+	_ webhook.StatsReader = (*Store)(nil)
 )
 
 var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)

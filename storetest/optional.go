@@ -40,10 +40,11 @@ func (s Suite) TxEnqueuer(t *testing.T) {
 		assert.Empty(t, f.claim(at(time.Minute), 10))
 	})
 
-	t.Run("a committed transaction's deliveries are claimed with the body", func(t *testing.T) {
+	t.Run("a committed transaction's deliveries are claimed with the body and metadata", func(t *testing.T) {
 		f, txe := optional[webhook.TxEnqueuer](t, newStore, "TxEnqueuer")
 		ep := f.createEndpoint()
 		ev := f.newEvent(base)
+		ev.Metadata = map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 		d := newDelivery(ev, ep, base)
 		tx, err := s.BeginTx(f.ctx, f.s)
 		require.NoError(t, err)
@@ -51,6 +52,7 @@ func (s Suite) TxEnqueuer(t *testing.T) {
 		require.NoError(t, tx.Commit())
 		c := f.claimOne(base, d.ID)
 		assert.Equal(t, string(ev.Body), string(c.Body))
+		assert.Equal(t, ev.Metadata, c.Metadata)
 	})
 
 	t.Run("a duplicate ID in the same transaction writes nothing and leaves it usable", func(t *testing.T) {

@@ -47,6 +47,38 @@ func testEnqueue(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, want, c.Body)
 	})
 
+	t.Run("metadata round trips and reaches every claim", func(t *testing.T) {
+		f := setup(t, newStore)
+		a, b := f.createEndpoint(), f.createEndpoint()
+		ev := f.newEvent(base)
+		md := map[string]string{
+			"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+			"tracestate":  "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+			"x-note":      "caf\u00e9 \"quoted\" é",
+		}
+		ev.Metadata = map[string]string{}
+		for k, v := range md {
+			ev.Metadata[k] = v
+		}
+		ds := []*webhook.Delivery{newDelivery(ev, a, base), newDelivery(ev, b, base)}
+		require.NoError(t, f.s.Enqueue(f.ctx, ev, ds))
+		ev.Metadata["traceparent"] = "changed by the caller after Enqueue"
+		got, err := f.s.GetEvent(f.ctx, ev.ID)
+		require.NoError(t, err)
+		assert.Equal(t, md, got.Metadata, "GetEvent")
+		cs := f.claim(base, 10)
+		require.Len(t, cs, 2)
+		for _, c := range cs {
+			assert.Equal(t, md, c.Metadata, "Claim of %s", c.Delivery.ID)
+		}
+
+		plain, pds := f.enqueue(at(time.Second), a)
+		got, err = f.s.GetEvent(f.ctx, plain.ID)
+		require.NoError(t, err)
+		assert.Empty(t, got.Metadata, "an event without metadata has none")
+		assert.Empty(t, f.claimOne(at(time.Second), pds[0].ID).Metadata)
+	})
+
 	t.Run("duplicate event ID writes nothing", func(t *testing.T) {
 		f := setup(t, newStore)
 		ep := f.createEndpoint()

@@ -7,7 +7,7 @@
 //	}
 //
 // Run finds the optional abilities (webhook.TxEnqueuer, webhook.Notifier,
-// webhook.Maintainer) by type assertion and tests those too; a Suite says
+// webhook.Maintainer, webhook.StatsReader) by type assertion and tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
 //
@@ -34,7 +34,8 @@
 //     against the real database, not a test double.
 //  5. The optional abilities your Store offers: TxEnqueuer (Enqueue inside
 //     the application's *sql.Tx), Notifier (wake the dispatcher when other
-//     processes write), Maintainer (retention pruning).
+//     processes write), Maintainer (retention pruning), StatsReader
+//     (backlog and recent outcomes for dashboards and metrics).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -120,6 +121,10 @@ const (
 	// Maintainer: Maintain prunes ended deliveries older than the Suite's
 	// Retention, with their attempts and events, and nothing else.
 	Maintainer
+	// Stats: webhook.StatsReader counts pending deliveries, the oldest of
+	// them, attempts and failed deliveries in a window, and disabled
+	// endpoints, overall and per endpoint.
+	Stats
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -168,6 +173,9 @@ func (s Suite) Run(t *testing.T) {
 	}
 	if features&Maintainer != 0 {
 		t.Run("Maintainer", s.Maintainer)
+	}
+	if features&Stats != 0 {
+		t.Run("Stats", s.Stats)
 	}
 }
 
@@ -243,6 +251,9 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.Maintainer); ok {
 		f |= Maintainer
+	}
+	if _, ok := st.(webhook.StatsReader); ok {
+		f |= Stats
 	}
 	return f
 }
