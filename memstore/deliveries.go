@@ -179,6 +179,7 @@ func (s *Store) expireLeases(now time.Time) {
 			return
 		}
 		heap.Pop(&s.leased)
+		delete(dr.ep.leased, dr.d.ID) // due again: one place at a time
 		heap.Push(&dr.ep.pending, dr)
 		s.fixReady(dr.ep)
 	}

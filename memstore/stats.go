@@ -79,12 +79,8 @@ func (s *Store) countPending(er *endpointRec, c *webhook.Counts) {
 	for _, dr := range er.pending.items {
 		see(dr)
 	}
-	// er.leased may still hold a delivery whose lease expired and that is
-	// back in er.pending, counted above: count only those under a lease.
 	for _, dr := range er.leased {
-		if dr.heap == &s.leased && dr.d.State == webhook.StatePending {
-			see(dr)
-		}
+		see(dr)
 	}
 }
 
