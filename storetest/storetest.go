@@ -7,7 +7,7 @@
 //	}
 //
 // Run finds the optional abilities (webhook.TxEnqueuer, webhook.Notifier,
-// webhook.Maintainer) by type assertion and tests those too; a Suite says
+// webhook.Maintainer, webhook.TenantSecretStore) by type assertion and tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
 //
@@ -34,7 +34,8 @@
 //     against the real database, not a test double.
 //  5. The optional abilities your Store offers: TxEnqueuer (Enqueue inside
 //     the application's *sql.Tx), Notifier (wake the dispatcher when other
-//     processes write), Maintainer (retention pruning).
+//     processes write), Maintainer (retention pruning), TenantSecretStore
+//     (one secret per tenant for its TenantSecret endpoints).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -120,6 +121,10 @@ const (
 	// Maintainer: Maintain prunes ended deliveries older than the Suite's
 	// Retention, with their attempts and events, and nothing else.
 	Maintainer
+	// TenantSecrets: webhook.TenantSecretStore keeps secrets per tenant,
+	// and Claim and EndpointSecrets return them for TenantSecret
+	// endpoints.
+	TenantSecrets
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -169,21 +174,27 @@ func (s Suite) Run(t *testing.T) {
 	if features&Maintainer != 0 {
 		t.Run("Maintainer", s.Maintainer)
 	}
+	if features&TenantSecrets != 0 {
+		t.Run("TenantSecrets", s.TenantSecrets)
+	}
 }
 
 // Endpoints tests CreateEndpoint, GetEndpoint, ListEndpoints,
 // UpdateEndpoint, DeleteEndpoint, the tenant limit, RotateSecret and
-// EndpointSecrets, and that returned values are copies.
+// EndpointSecrets, that returned values are copies, and the fields
+// Unsigned, TenantSecret and Inactive with an endpoint created without a
+// secret.
 func (s Suite) Endpoints(t *testing.T) {
 	n := s.newStore()
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, n) })
 	t.Run("TenantLimit", func(t *testing.T) { testTenantLimit(t, n) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, n) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, n) })
+	t.Run("Model", func(t *testing.T) { testModel(t, n) })
 }
 
 // Queue tests Enqueue, Claim, leases, Complete, DisableEndpoint and
-// EnableEndpoint.
+// EnableEndpoint, and that an Inactive endpoint's deliveries wait.
 func (s Suite) Queue(t *testing.T) {
 	n := s.newStore()
 	t.Run("Enqueue", func(t *testing.T) { testEnqueue(t, n) })
@@ -193,6 +204,7 @@ func (s Suite) Queue(t *testing.T) {
 	t.Run("Disable", func(t *testing.T) { testDisable(t, n) })
 	t.Run("DisableRace", func(t *testing.T) { testDisableRace(t, n) })
 	t.Run("TimeRange", func(t *testing.T) { testRegressTimeRange(t, n) })
+	t.Run("Inactive", func(t *testing.T) { testInactive(t, n) })
 }
 
 // Log tests ListDeliveries, ListAttempts and Requeue.
@@ -243,6 +255,9 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.Maintainer); ok {
 		f |= Maintainer
+	}
+	if _, ok := st.(webhook.TenantSecretStore); ok {
+		f |= TenantSecrets
 	}
 	return f
 }
