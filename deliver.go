@@ -75,7 +75,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		// Not the endpoint's fault: charge it nothing. The lease expires
 		// and the delivery is tried again, so nothing is lost while the
 		// configuration is fixed.
-		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.detail())
+		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's (or its tenant's) secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.detail())
 		return
 	case ctx.Err() != nil && resp.err != nil:
 		// Aborted by Shutdown or Start's context: our doing, not the
@@ -204,13 +204,8 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	req.Header.Set("Content-Type", ep.ContentType)
 	req.Header.Set("User-Agent", d.cfg.UserAgent)
 	req.Header.Set(HeaderWebhookID, eventID)
-	values := make([]string, len(secrets))
-	for i, s := range secrets {
-		values[i] = s.Value
-	}
-	msg := Message{ID: eventID, Timestamp: d.cfg.Clock(), Body: body, Secrets: values}
-	if err := d.cfg.Signer.Sign(req.Header, msg); err != nil {
-		return response{err: fmt.Errorf("signing: %w", err), local: true}
+	if err := d.sign(req.Header, ep, secrets, eventID, body); err != nil {
+		return response{err: err, local: true}
 	}
 
 	res, err := d.cfg.Client.Do(req)
@@ -227,6 +222,34 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 		out.retryAfter = parseRetryAfter(res.Header.Get("Retry-After"), d.cfg.Clock())
 	}
 	return out
+}
+
+// sign sets the signature headers of one attempt. An Unsigned endpoint
+// gets none, only webhook-timestamp beside webhook-id; any other endpoint
+// is signed by Config.Signer, which never sees an empty list of secrets:
+// an endpoint with no active secret (a TenantSecret endpoint whose tenant
+// has none) is not sent unsigned, but fails here, on the sender's side.
+func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, eventID string, body []byte) error {
+	now := d.cfg.Clock()
+	if ep.Unsigned {
+		h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+		return nil
+	}
+	if len(secrets) == 0 {
+		if ep.TenantSecret {
+			return fmt.Errorf("signing: tenant %q has no active secret; give it one with RotateTenantSecret or SetTenantSecret", ep.TenantID)
+		}
+		return errors.New("signing: the endpoint has no active secret")
+	}
+	values := make([]string, len(secrets))
+	for i, s := range secrets {
+		values[i] = s.Value
+	}
+	msg := Message{ID: eventID, Timestamp: now, Body: body, Secrets: values}
+	if err := d.cfg.Signer.Sign(h, msg); err != nil {
+		return fmt.Errorf("signing: %w", err)
+	}
+	return nil
 }
 
 // excerpt returns at most n bytes of b as valid UTF-8 without NUL (which

@@ -11,28 +11,47 @@ import (
 
 // CreateEndpoint validates p and stores a new endpoint. It returns the
 // endpoint and its signing secret: p.Secret, or a generated one. The secret
-// is returned here only; store it or show it to the customer once.
+// is returned here only; store it or show it to the customer once. An
+// Unsigned endpoint has no secret, and a TenantSecret endpoint signs with
+// its tenant's: for both the secret returned is "".
 //
 // Invalid input returns a *ValidationError (errors.Is ErrInvalid); a full
-// tenant returns ErrTooManyEndpoints; in both cases nothing is stored.
+// tenant returns ErrTooManyEndpoints; in both cases nothing is stored. A
+// TenantSecret endpoint needs a Store that implements TenantSecretStore
+// (else ErrNotSupported) and a tenant that has a secret (else a
+// *ValidationError).
 func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*Endpoint, string, error) {
 	ep, err := d.rules.normalize(p)
 	if err != nil {
 		return nil, "", err
 	}
+	now := d.cfg.Clock()
 	secret := p.Secret
-	if secret == "" {
+	switch {
+	case ep.Unsigned:
+	case ep.TenantSecret:
+		if err := d.checkTenantHasSecret(ctx, ep.TenantID, now); err != nil {
+			return nil, "", err
+		}
+	case secret == "":
 		if secret, err = GenerateSecret(); err != nil {
 			return nil, "", err
 		}
-	} else if err := d.checkSecret(secret); err != nil {
-		return nil, "", err
+	default:
+		if err := d.checkSecret(secret); err != nil {
+			return nil, "", err
+		}
 	}
-	now := d.cfg.Clock()
 	ep.ID = uuid.NewString()
 	ep.CreatedAt, ep.UpdatedAt = now, now
 	limit := max(d.cfg.MaxEndpointsPerTenant, 0)
-	if err := d.store.CreateEndpoint(ctx, ep, Secret{Value: secret, CreatedAt: now}, limit); err != nil {
+	// An endpoint without a secret of its own gets the zero Secret, which
+	// a Store keeps as none.
+	first := Secret{}
+	if secret != "" {
+		first = Secret{Value: secret, CreatedAt: now}
+	}
+	if err := d.store.CreateEndpoint(ctx, ep, first, limit); err != nil {
 		return nil, "", fmt.Errorf("webhook: create endpoint: %w", err)
 	}
 	return ep.Clone(), secret, nil
@@ -74,9 +93,11 @@ func (d *Dispatcher) ListEndpoints(ctx context.Context, tenantID string) ([]*End
 }
 
 // UpdateEndpoint replaces the endpoint's configuration with p (every
-// field: send the whole configuration). p.TenantID must be empty or the
-// endpoint's own; p.Secret must be empty (use RotateSecret). Counters,
-// disabled state and secrets are kept.
+// field: send the whole configuration, p.Inactive included). p.TenantID
+// must be empty or the endpoint's own; p.Secret must be empty (use
+// RotateSecret). p.Unsigned and p.TenantSecret must be false or the
+// endpoint's own: how an endpoint is signed is chosen at creation.
+// Counters, disabled state, signing mode and secrets are kept.
 func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointParams) (*Endpoint, error) {
 	if err := checkID("endpoint", id); err != nil {
 		return nil, err
@@ -95,6 +116,13 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 		return nil, invalid("TenantID", "an endpoint cannot move to another tenant; create a new one")
 	}
 	p.TenantID = cur.TenantID
+	if p.Unsigned && !cur.Unsigned {
+		return nil, invalid("Unsigned", "an endpoint's signing is chosen at creation; create a new Unsigned endpoint")
+	}
+	if p.TenantSecret && !cur.TenantSecret {
+		return nil, invalid("TenantSecret", "an endpoint's signing is chosen at creation; create a new TenantSecret endpoint")
+	}
+	p.Unsigned, p.TenantSecret = cur.Unsigned, cur.TenantSecret
 	next, err := d.rules.normalize(p)
 	if err != nil {
 		return nil, err
@@ -104,6 +132,9 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	next.UpdatedAt = d.cfg.Clock()
 	if err := d.store.UpdateEndpoint(ctx, next); err != nil {
 		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
+	}
+	if cur.Inactive && !next.Inactive {
+		d.wake() // its waiting deliveries are due again
 	}
 	return d.store.GetEndpoint(ctx, id)
 }
@@ -143,12 +174,53 @@ func (d *Dispatcher) EnableEndpoint(ctx context.Context, id string) error {
 	return d.store.EnableEndpoint(ctx, id, d.cfg.Clock())
 }
 
+// SetEndpointActive switches the endpoint on or off: the customer's own
+// switch (EndpointParams.Inactive), not the library's auto-disable. While
+// inactive the endpoint gets no deliveries of new events, and its pending
+// deliveries wait, counting no failures; once active again they go out.
+// Setting the state the endpoint already has changes nothing. Like
+// UpdateEndpoint it reads and rewrites the configuration: a concurrent
+// UpdateEndpoint may win.
+func (d *Dispatcher) SetEndpointActive(ctx context.Context, id string, active bool) error {
+	if err := checkID("endpoint", id); err != nil {
+		return err
+	}
+	cur, err := d.store.GetEndpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.Inactive != active {
+		return nil
+	}
+	cur.Inactive = !active
+	cur.UpdatedAt = d.cfg.Clock()
+	if err := d.store.UpdateEndpoint(ctx, cur); err != nil {
+		return fmt.Errorf("webhook: set endpoint active: %w", err)
+	}
+	if active {
+		d.wake()
+	}
+	return nil
+}
+
+// graceEnd is when secrets replaced at now with grace stop signing: now +
+// grace, or the start of 2262, the latest time every Store can hold.
+func graceEnd(now time.Time, grace time.Duration) time.Time {
+	expires := now.Add(grace)
+	if expires.After(maxTime) {
+		expires = maxTime
+	}
+	return expires
+}
+
 // RotateSecret gives the endpoint a new generated secret and returns it.
 // The old secrets keep signing for grace (deliveries carry a signature for
 // each, so receivers can switch at their pace); grace 0 retires them at
 // once. A grace that would run past the start of 2262, the latest time
 // every Store can hold, ends then: math.MaxInt64 keeps the old secrets
-// signing until a later rotation retires them.
+// signing until a later rotation retires them. An Unsigned endpoint has no
+// secret to rotate, and a TenantSecret endpoint's secret is its tenant's
+// (RotateTenantSecret): both return a *ValidationError.
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (string, error) {
 	if grace < 0 {
 		return "", invalid("grace", "must not be negative")
@@ -156,15 +228,22 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 	if err := checkID("endpoint", id); err != nil {
 		return "", err
 	}
+	ep, err := d.store.GetEndpoint(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case ep.Unsigned:
+		return "", invalid("endpoint", "%s is Unsigned: it has no secret to rotate", id)
+	case ep.TenantSecret:
+		return "", invalid("endpoint", "%s signs with its tenant's secrets: rotate them with RotateTenantSecret", id)
+	}
 	secret, err := GenerateSecret()
 	if err != nil {
 		return "", err
 	}
 	now := d.cfg.Clock()
-	expires := now.Add(grace)
-	if expires.After(maxTime) {
-		expires = maxTime
-	}
+	expires := graceEnd(now, grace)
 	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, expires); err != nil {
 		return "", fmt.Errorf("webhook: rotate secret: %w", err)
 	}
@@ -228,7 +307,9 @@ func (d *Dispatcher) ListAttempts(ctx context.Context, deliveryID string) ([]*At
 }
 
 // SendTest sends a TestEventType event to the endpoint now, bypassing the
-// queue, and returns the attempt. It works on disabled endpoints, is not
+// queue, and returns the attempt, signed as a delivery would be (with the
+// tenant's secrets for a TenantSecret endpoint, unsigned for an Unsigned
+// one). It works on disabled and inactive endpoints, is not
 // retried, and changes no counters or logs: a customer's "send test"
 // button. An error is returned only when the test could not be made (no
 // such endpoint); a failed request is an Attempt with Success false. Its

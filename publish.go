@@ -14,7 +14,8 @@ import (
 const MaxEventIDLen = 255
 
 // Publish validates ev, builds its body once, and queues one delivery for
-// every enabled endpoint of ev.TenantID whose filter matches ev.Type. It
+// every enabled, active endpoint of ev.TenantID whose filter matches
+// ev.Type (an Inactive or Disabled endpoint gets none). It
 // returns ev with ID and CreatedAt filled in, without waiting for any HTTP
 // request.
 //
@@ -71,7 +72,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	now := d.cfg.Clock()
 	var deliveries []*Delivery
 	for _, ep := range endpoints {
-		if ep.Disabled || !MatchEvent(ep.Events, ev.Type) {
+		if ep.Disabled || ep.Inactive || !MatchEvent(ep.Events, ev.Type) {
 			continue
 		}
 		deliveries = append(deliveries, &Delivery{

@@ -19,7 +19,9 @@ import (
 // reads the wall clock itself, so tests can drive time.
 type Store interface {
 	// CreateEndpoint stores ep (its ID, timestamps and fields already set)
-	// with its first signing secret. If maxPerTenant > 0 and the tenant
+	// with its first signing secret. The zero Secret (empty Value) means
+	// the endpoint has no secret of its own (Unsigned, TenantSecret): store
+	// none. If maxPerTenant > 0 and the tenant
 	// already has that many endpoints, it returns ErrTooManyEndpoints and
 	// stores nothing; the count and the insert are one atomic step.
 	CreateEndpoint(ctx context.Context, ep *Endpoint, secret Secret, maxPerTenant int) error
@@ -29,8 +31,11 @@ type Store interface {
 	ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error)
 	// UpdateEndpoint replaces the configuration fields of an existing
 	// endpoint (Name, URL, Events, Method, ContentType, MaxAttempts,
-	// Headers, UpdatedAt). Counters, state and secrets stay as they are.
-	// ErrNotFound if it does not exist.
+	// Headers, Inactive, UpdatedAt). TenantID, TenantSecret, Unsigned,
+	// counters, state and secrets stay as they are. When it makes an
+	// Inactive endpoint active, the endpoint's pending deliveries are
+	// claimable again at their own due times. ErrNotFound if it does not
+	// exist.
 	UpdateEndpoint(ctx context.Context, ep *Endpoint) error
 	// DeleteEndpoint removes the endpoint, its secrets, deliveries and
 	// attempts. ErrNotFound if it does not exist.
@@ -47,9 +52,11 @@ type Store interface {
 	// expired at next.CreatedAt may be dropped.
 	RotateSecret(ctx context.Context, id string, next Secret, oldExpiresAt time.Time) error
 	// EndpointSecrets returns the endpoint's secrets active at now, newest
-	// first (the same list Claim returns). ErrNotFound if the endpoint does
-	// not exist. SendTest uses it; nothing else outside the Store sees a
-	// secret.
+	// first (the same list Claim returns): its own, none for an endpoint
+	// created without one (Unsigned), and its tenant's for a TenantSecret
+	// endpoint when the Store is a TenantSecretStore. ErrNotFound if the
+	// endpoint does not exist. SendTest uses it; nothing else outside the
+	// Store sees a secret.
 	EndpointSecrets(ctx context.Context, id string, now time.Time) ([]Secret, error)
 
 	// Enqueue stores the event and its deliveries (zero or more) in one
@@ -66,6 +73,8 @@ type Store interface {
 	// other Claim returns them until p.Now+p.Lease. See ClaimParams for the
 	// per-endpoint cap. Deliveries of a disabled or deleted endpoint are
 	// never returned: Claim ends them as failed with ReasonEndpointDisabled.
+	// Deliveries of an Inactive endpoint are never returned either, but stay
+	// pending, and must not hold back other endpoints' deliveries.
 	Claim(ctx context.Context, p ClaimParams) ([]*Claim, error)
 	// Complete records the attempt of a claimed delivery and applies its
 	// outcome, all in one atomic step with the endpoint's counters:
@@ -131,7 +140,8 @@ type ClaimParams struct {
 type Claim struct {
 	Delivery *Delivery // Attempts counts the attempts made before this one
 	Endpoint *Endpoint // the endpoint as it is at claim time
-	// Secrets are the endpoint's active secrets at claim time, newest first.
+	// Secrets are the endpoint's active secrets at claim time, newest first
+	// (see Store.EndpointSecrets): none for an Unsigned endpoint.
 	Secrets []Secret
 	// Body is the stored envelope. It may be shared with other claims of
 	// the same event and must not be modified.

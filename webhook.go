@@ -60,8 +60,32 @@ type EndpointParams struct {
 	// Secret is the signing secret: 16 to 256 bytes of UTF-8 without NUL
 	// or surrounding spaces. Empty: one is generated ("whsec_" and
 	// base64 of 32 random bytes). Ignored by UpdateEndpoint, which rejects a
-	// non-empty value: use RotateSecret.
+	// non-empty value: use RotateSecret. It must be empty when Unsigned or
+	// TenantSecret is set.
 	Secret string
+	// TenantSecret signs the endpoint's deliveries with its tenant's
+	// secrets (Dispatcher.RotateTenantSecret, SetTenantSecret) instead of
+	// a secret of its own: one secret per account or portal, rotated once
+	// for all of the tenant's endpoints. The tenant must have a secret
+	// when the endpoint is created, and the Store must implement
+	// TenantSecretStore (else ErrNotSupported). Chosen at creation, like
+	// TenantID: UpdateEndpoint keeps it.
+	TenantSecret bool
+	// Unsigned sends the endpoint's deliveries without a signature header
+	// (a workspace product whose secret is optional): the endpoint has no
+	// secret, and the receiver can rely only on a secret URL (a token in
+	// its path or query) or on nothing. webhook-id and webhook-timestamp
+	// are still sent. Conflicts with Secret and TenantSecret. Chosen at
+	// creation, like TenantID: UpdateEndpoint keeps it.
+	Unsigned bool
+	// Inactive switches the endpoint off: the customer's own switch,
+	// distinct from Disabled (the library's auto-disable, which keeps a
+	// reason). While inactive the endpoint gets no deliveries of events
+	// published meanwhile, and its pending deliveries wait (they neither
+	// fail nor count as failures) until it is active again. Zero: active.
+	// UpdateEndpoint sets it like every other field; see also
+	// Dispatcher.SetEndpointActive.
+	Inactive bool
 	// Method is POST, PUT or PATCH, in any case. Empty: POST. Methods
 	// without a body's meaning (GET, DELETE) are refused: servers and
 	// proxies may drop or reject their bodies.
@@ -96,6 +120,18 @@ type Endpoint struct {
 	ContentType string      // ContentTypeJSON or ContentTypeForm, maybe with parameters
 	MaxAttempts int         // 0: the retry policy decides
 	Headers     http.Header // extra headers sent with every delivery
+
+	// TenantSecret: deliveries are signed with the tenant's secrets, not
+	// the endpoint's own (see EndpointParams.TenantSecret).
+	TenantSecret bool
+	// Unsigned: deliveries carry no signature; the endpoint has no secret
+	// (see EndpointParams.Unsigned).
+	Unsigned bool
+	// Inactive endpoints are switched off by their owner (see
+	// EndpointParams.Inactive): no new deliveries, pending ones wait. Not
+	// the same as Disabled, which the library sets and which ends pending
+	// deliveries; an endpoint may be both.
+	Inactive bool
 
 	// Disabled endpoints receive nothing: events published meanwhile create
 	// no deliveries for them. DisabledReason and DisabledAt say why and
@@ -147,8 +183,9 @@ func (e *Endpoint) Clone() *Endpoint {
 	return &c
 }
 
-// Secret is one signing secret of an endpoint. During rotation an endpoint
-// has several; deliveries are signed with every one that has not expired.
+// Secret is one signing secret of an endpoint, or of a tenant (see
+// EndpointParams.TenantSecret). During rotation an endpoint or tenant has
+// several; deliveries are signed with every one that has not expired.
 type Secret struct {
 	Value     string
 	CreatedAt time.Time
@@ -301,13 +338,24 @@ func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
 	if err := r.catalogue.checkPatterns(p.Events); err != nil {
 		return nil, err
 	}
+	switch {
+	case p.Unsigned && p.TenantSecret:
+		return nil, invalid("Unsigned", "conflicts with TenantSecret: an endpoint is signed with its own secret (the default), with its tenant's (TenantSecret) or not at all (Unsigned)")
+	case p.Unsigned && p.Secret != "":
+		return nil, invalid("Secret", "must be empty for an Unsigned endpoint, which has no secret")
+	case p.TenantSecret && p.Secret != "":
+		return nil, invalid("Secret", "must be empty for a TenantSecret endpoint, which signs with its tenant's secrets (SetTenantSecret)")
+	}
 	ep := &Endpoint{
-		TenantID:    p.TenantID,
-		Name:        p.Name,
-		URL:         p.URL,
-		Events:      append([]string(nil), p.Events...),
-		Method:      strings.ToUpper(p.Method),
-		MaxAttempts: p.MaxAttempts,
+		TenantID:     p.TenantID,
+		Name:         p.Name,
+		URL:          p.URL,
+		Events:       append([]string(nil), p.Events...),
+		Method:       strings.ToUpper(p.Method),
+		MaxAttempts:  p.MaxAttempts,
+		TenantSecret: p.TenantSecret,
+		Unsigned:     p.Unsigned,
+		Inactive:     p.Inactive,
 	}
 	switch ep.Method {
 	case "":

@@ -11,7 +11,7 @@ import (
 func dropPrefix(t testing.TB, db *sql.DB, prefix string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, tbl := range []string{"attempts", "deliveries", "events", "secrets", "endpoints", "schema_migrations", "signal"} {
+	for _, tbl := range []string{"attempts", "deliveries", "events", "secrets", "tenant_secrets", "endpoints", "schema_migrations", "signal"} {
 		_, _ = db.ExecContext(ctx, `DROP TABLE IF EXISTS `+prefix+tbl)
 	}
 }

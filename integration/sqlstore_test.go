@@ -127,13 +127,15 @@ func TestMigrateConcurrently(t *testing.T) {
 					t.Fatalf("migrate %d: %v", i, err)
 				}
 			}
+			// The newest version is recorded (numbers may have gaps while
+			// branches that add migrations are merged).
 			var versions int
-			if err := dbs[0].QueryRow(`SELECT COUNT(*) FROM outhook_schema_migrations`).Scan(&versions); err != nil {
+			if err := dbs[0].QueryRow(`SELECT MAX(version) FROM outhook_schema_migrations`).Scan(&versions); err != nil {
 				t.Fatal(err)
 			}
 			s, _ := sqlstore.New(dbs[0], b.dialect, nil)
 			if versions != s.SchemaVersion() {
-				t.Fatalf("%d versions recorded, want %d", versions, s.SchemaVersion())
+				t.Fatalf("newest version recorded %d, want %d", versions, s.SchemaVersion())
 			}
 			// Again: a no-op.
 			if err := s.Migrate(context.Background()); err != nil {

@@ -131,6 +131,11 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 			s.failPending(er, p.Now)
 			continue
 		}
+		if er.ep.Inactive {
+			// Not reached either: fixReady keeps inactive endpoints out.
+			heap.Pop(&s.ready)
+			continue
+		}
 		if taken != nil && p.InFlight[er.ep.ID]+taken[er] >= p.MaxPerEndpoint {
 			heap.Pop(&s.ready)
 			capped = append(capped, er)
@@ -148,7 +153,7 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 
 		sec, ok := secrets[er]
 		if !ok {
-			sec = er.activeSecrets(p.Now)
+			sec = s.signingSecrets(er, p.Now)
 			secrets[er] = sec
 		}
 		d := dr.d

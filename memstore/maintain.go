@@ -17,7 +17,8 @@ const maxPruneBatches = 200
 // deliveries that ended (succeeded or failed) more than Options.Retention
 // before now, with their attempts, then the events created more than
 // Retention before now that have no delivery left, with their bodies, and
-// the secrets whose grace period is over (ExpiresAt at or before now). Each
+// the secrets, endpoints' and tenants', whose grace period is over
+// (ExpiresAt at or before now). Each
 // batch of Options.PruneBatch deliveries or events holds the Store's lock
 // on its own, so workers and publishers go on meanwhile. With a negative
 // Retention it does nothing.
@@ -35,6 +36,15 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	for er := range s.expiring {
 		er.secrets = slices.DeleteFunc(er.secrets, func(sec webhook.Secret) bool { return !sec.Active(now) })
 		s.trackExpiry(er)
+	}
+	for tenant := range s.tenantExpiring {
+		kept := slices.DeleteFunc(s.tenantSecrets[tenant], func(sec webhook.Secret) bool { return !sec.Active(now) })
+		if len(kept) == 0 {
+			delete(s.tenantSecrets, tenant)
+		} else {
+			s.tenantSecrets[tenant] = kept
+		}
+		s.trackTenantExpiry(tenant)
 	}
 	return nil
 }

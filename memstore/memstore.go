@@ -86,6 +86,12 @@ type Store struct {
 	// expiring holds the endpoints with a secret that has an ExpiresAt,
 	// the only ones whose secrets Maintain has to look at.
 	expiring map[*endpointRec]struct{}
+
+	// tenantSecrets are the tenants' secrets (webhook.TenantSecretStore),
+	// in the order they were added; tenantExpiring the tenants with one
+	// that has an ExpiresAt.
+	tenantSecrets  map[string][]webhook.Secret
+	tenantExpiring map[string]struct{}
 }
 
 // endpointRec is an endpoint and everything that hangs off it.
@@ -124,9 +130,10 @@ type deliveryRec struct {
 }
 
 var (
-	_ webhook.Store       = (*Store)(nil)
-	_ webhook.Maintainer  = (*Store)(nil)
-	_ webhook.StatsReader = (*Store)(nil)
+	_ webhook.Store             = (*Store)(nil)
+	_ webhook.Maintainer        = (*Store)(nil)
+	_ webhook.StatsReader       = (*Store)(nil)
+	_ webhook.TenantSecretStore = (*Store)(nil)
 )
 
 // New returns an empty Store with the default Options.
@@ -156,6 +163,9 @@ func NewWithOptions(opts *Options) *Store {
 		leased:     deliveryHeap{order: byLease},
 		ended:      deliveryHeap{order: byUpdated},
 		expiring:   make(map[*endpointRec]struct{}),
+
+		tenantSecrets:  make(map[string][]webhook.Secret),
+		tenantExpiring: make(map[string]struct{}),
 	}
 }
 
@@ -195,7 +205,8 @@ func (s *Store) lock(ctx context.Context) error {
 	return nil
 }
 
-// CreateEndpoint stores a copy of ep with its first secret. If maxPerTenant
+// CreateEndpoint stores a copy of ep with its first secret, or with none
+// when secret is the zero Secret (an Unsigned or TenantSecret endpoint). If maxPerTenant
 // > 0 and the tenant has that many endpoints already, it returns
 // webhook.ErrTooManyEndpoints and stores nothing. An empty or already used
 // ID is rejected with webhook.ErrInvalid.
@@ -218,10 +229,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 		tenant = make(map[string]*endpointRec)
 		s.tenants[ep.TenantID] = tenant
 	}
+	var secrets []webhook.Secret
+	if secret.Value != "" {
+		secrets = []webhook.Secret{secret}
+	}
 	er := &endpointRec{
 		ep:         *ep.Clone(),
 		seq:        s.nextSeq(),
-		secrets:    []webhook.Secret{secret},
+		secrets:    secrets,
 		deliveries: make(map[string]*deliveryRec),
 		leased:     make(map[string]*deliveryRec),
 		qindex:     -1,
@@ -267,8 +282,10 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.
 }
 
 // UpdateEndpoint replaces the configuration fields of an existing endpoint
-// (Name, URL, Events, Method, ContentType, MaxAttempts, Headers, UpdatedAt).
-// TenantID, CreatedAt, counters, state and secrets stay as they are.
+// (Name, URL, Events, Method, ContentType, MaxAttempts, Headers, Inactive,
+// UpdatedAt). TenantID, TenantSecret, Unsigned, CreatedAt, counters, state
+// and secrets stay as they are. An endpoint made active again has its
+// waiting deliveries claimed in their due order.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
 	if ep == nil {
 		return invalid("nil endpoint")
@@ -286,7 +303,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 	er.ep.ContentType = c.ContentType
 	er.ep.MaxAttempts = c.MaxAttempts
 	er.ep.Headers = c.Headers
+	er.ep.Inactive = c.Inactive
 	er.ep.UpdatedAt = c.UpdatedAt
+	s.fixReady(er)
 	return nil
 }
 
@@ -402,18 +421,24 @@ func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret
 		return err
 	}
 	defer s.mu.Unlock()
-	kept := er.secrets[:0]
-	for _, sec := range er.secrets {
+	er.secrets = append(rotate(er.secrets, next.CreatedAt, oldExpiresAt), next)
+	s.trackExpiry(er)
+	return nil
+}
+
+// rotate expires secrets at oldExpiresAt (unless they expire sooner) and
+// drops those no longer active at created, in place.
+func rotate(secrets []webhook.Secret, created, oldExpiresAt time.Time) []webhook.Secret {
+	kept := secrets[:0]
+	for _, sec := range secrets {
 		if sec.ExpiresAt.IsZero() || oldExpiresAt.Before(sec.ExpiresAt) {
 			sec.ExpiresAt = oldExpiresAt
 		}
-		if next.CreatedAt.IsZero() || sec.Active(next.CreatedAt) {
+		if created.IsZero() || sec.Active(created) {
 			kept = append(kept, sec)
 		}
 	}
-	er.secrets = append(kept, next)
-	s.trackExpiry(er)
-	return nil
+	return kept
 }
 
 // trackExpiry puts er in s.expiring if one of its secrets has an
@@ -431,10 +456,16 @@ func (s *Store) trackExpiry(er *endpointRec) {
 // activeSecrets returns the endpoint's secrets active at now, newest first
 // (CreatedAt, then the order they were added).
 func (er *endpointRec) activeSecrets(now time.Time) []webhook.Secret {
-	out := make([]webhook.Secret, 0, len(er.secrets))
-	for i := len(er.secrets) - 1; i >= 0; i-- {
-		if er.secrets[i].Active(now) {
-			out = append(out, er.secrets[i])
+	return newestActive(er.secrets, now)
+}
+
+// newestActive returns the secrets (in the order they were added) active
+// at now, newest first (CreatedAt, then the order they were added).
+func newestActive(secrets []webhook.Secret, now time.Time) []webhook.Secret {
+	out := make([]webhook.Secret, 0, len(secrets))
+	for i := len(secrets) - 1; i >= 0; i-- {
+		if secrets[i].Active(now) {
+			out = append(out, secrets[i])
 		}
 	}
 	slices.SortStableFunc(out, func(a, b webhook.Secret) int { return b.CreatedAt.Compare(a.CreatedAt) })
@@ -442,10 +473,12 @@ func (er *endpointRec) activeSecrets(now time.Time) []webhook.Secret {
 }
 
 // fixReady puts er in, moves it within, or takes it out of the heap of
-// endpoints with unleased pending deliveries after its own heap changed.
+// endpoints with unleased pending deliveries after its own heap changed,
+// or after it became active or inactive: an Inactive endpoint's deliveries
+// wait in its own heap, out of Claim's sight.
 func (s *Store) fixReady(er *endpointRec) {
 	switch {
-	case len(er.pending.items) == 0:
+	case len(er.pending.items) == 0 || er.ep.Inactive:
 		if er.qindex >= 0 {
 			heap.Remove(&s.ready, er.qindex)
 		}
@@ -457,13 +490,59 @@ func (s *Store) fixReady(er *endpointRec) {
 }
 
 // EndpointSecrets returns the endpoint's secrets active at now, newest
-// first: the list Claim would return. webhook.ErrNotFound if the endpoint
-// does not exist.
+// first: the list Claim would return (its tenant's for a TenantSecret
+// endpoint). webhook.ErrNotFound if the endpoint does not exist.
 func (s *Store) EndpointSecrets(ctx context.Context, id string, now time.Time) ([]webhook.Secret, error) {
 	er, err := s.lockEndpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	return er.activeSecrets(now), nil
+	return s.signingSecrets(er, now), nil
+}
+
+// signingSecrets returns the secrets that sign er's deliveries at now,
+// newest first: its tenant's for a TenantSecret endpoint, else its own.
+func (s *Store) signingSecrets(er *endpointRec, now time.Time) []webhook.Secret {
+	if er.ep.TenantSecret {
+		return newestActive(s.tenantSecrets[er.ep.TenantID], now)
+	}
+	return er.activeSecrets(now)
+}
+
+// RotateTenantSecret implements webhook.TenantSecretStore: next becomes the
+// tenant's current secret; every other one gets ExpiresAt = min(its own,
+// oldExpiresAt), and those expired before next.CreatedAt are dropped.
+func (s *Store) RotateTenantSecret(ctx context.Context, tenantID string, next webhook.Secret, oldExpiresAt time.Time) error {
+	if next.Value == "" {
+		return invalid("tenant secret without a value")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.tenantSecrets[tenantID] = append(rotate(s.tenantSecrets[tenantID], next.CreatedAt, oldExpiresAt), next)
+	s.trackTenantExpiry(tenantID)
+	return nil
+}
+
+// TenantSecrets implements webhook.TenantSecretStore.
+func (s *Store) TenantSecrets(ctx context.Context, tenantID string, now time.Time) ([]webhook.Secret, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	return newestActive(s.tenantSecrets[tenantID], now), nil
+}
+
+// trackTenantExpiry puts the tenant in s.tenantExpiring if one of its
+// secrets has an ExpiresAt, and takes it out otherwise.
+func (s *Store) trackTenantExpiry(tenantID string) {
+	for _, sec := range s.tenantSecrets[tenantID] {
+		if !sec.ExpiresAt.IsZero() {
+			s.tenantExpiring[tenantID] = struct{}{}
+			return
+		}
+	}
+	delete(s.tenantExpiring, tenantID)
 }

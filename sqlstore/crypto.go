@@ -74,10 +74,25 @@ func secretAAD(endpointID string) []byte {
 	return []byte("outhook/secret/v1/" + endpointID)
 }
 
-// seal returns the stored form of a secret value and the ID of the key
-// that encrypted it ("" when stored as it is). The stored form of an
-// encrypted value is base64(nonce || AES-256-GCM ciphertext and tag).
+// tenantSecretAAD binds a ciphertext to its tenant, so a row copied to
+// another tenant, or to an endpoint's secrets, does not decrypt.
+func tenantSecretAAD(tenantID string) []byte {
+	return []byte("outhook/tenant-secret/v1/" + tenantID)
+}
+
+// seal returns the stored form of an endpoint's secret value and the ID of
+// the key that encrypted it ("" when stored as it is). The stored form of
+// an encrypted value is base64(nonce || AES-256-GCM ciphertext and tag).
 func (kr keyring) seal(endpointID, value string) (stored, keyID string, err error) {
+	return kr.sealAAD(secretAAD(endpointID), value)
+}
+
+// sealTenant is seal for a tenant's secret.
+func (kr keyring) sealTenant(tenantID, value string) (stored, keyID string, err error) {
+	return kr.sealAAD(tenantSecretAAD(tenantID), value)
+}
+
+func (kr keyring) sealAAD(aad []byte, value string) (stored, keyID string, err error) {
 	if kr.current == "" {
 		return value, "", nil
 	}
@@ -86,12 +101,22 @@ func (kr keyring) seal(endpointID, value string) (stored, keyID string, err erro
 	if _, err := rand.Read(nonce); err != nil {
 		return "", "", fmt.Errorf("sqlstore: nonce: %w", err)
 	}
-	out := aead.Seal(nonce, nonce, []byte(value), secretAAD(endpointID))
+	out := aead.Seal(nonce, nonce, []byte(value), aad)
 	return base64.StdEncoding.EncodeToString(out), kr.current, nil
 }
 
 // open is the inverse of seal.
 func (kr keyring) open(endpointID, stored, keyID string) (string, error) {
+	return kr.openAAD(secretAAD(endpointID), "endpoint "+endpointID, stored, keyID)
+}
+
+// openTenant is the inverse of sealTenant.
+func (kr keyring) openTenant(tenantID, stored, keyID string) (string, error) {
+	return kr.openAAD(tenantSecretAAD(tenantID), fmt.Sprintf("tenant %q", tenantID), stored, keyID)
+}
+
+// openAAD decrypts a value sealed with aad; owner names whose secret it is.
+func (kr keyring) openAAD(aad []byte, owner, stored, keyID string) (string, error) {
 	if keyID == "" {
 		return stored, nil
 	}
@@ -101,41 +126,54 @@ func (kr keyring) open(endpointID, stored, keyID string) (string, error) {
 	}
 	raw, err := base64.StdEncoding.DecodeString(stored)
 	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
-		return "", fmt.Errorf("sqlstore: secret of endpoint %s is corrupt", endpointID)
+		return "", fmt.Errorf("sqlstore: secret of %s is corrupt", owner)
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], secretAAD(endpointID))
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad)
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: secret of endpoint %s does not decrypt with key %q: %w", endpointID, keyID, err)
+		return "", fmt.Errorf("sqlstore: secret of %s does not decrypt with key %q: %w", owner, keyID, err)
 	}
 	return string(plain), nil
 }
 
-// ReencryptSecrets rewrites every secret not yet under the first of
-// Options.EncryptionKeys (or stored in the clear) with that key, a few
-// hundred rows per transaction, and returns how many it rewrote. Run it
-// after putting a new key first; then the old keys can be dropped. With no
-// key configured it does nothing.
+// ReencryptSecrets rewrites every secret, endpoints' and tenants', not
+// yet under the first of Options.EncryptionKeys (or stored in the clear)
+// with that key, a few hundred rows per transaction, and returns how many
+// it rewrote. Run it after putting a new key first; then the old keys can
+// be dropped. With no key configured it does nothing.
 func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
 	if s.keys.current == "" {
 		return 0, nil
 	}
+	n, err := s.reencrypt(ctx, "secrets", "endpoint_id", s.keys.open, s.keys.seal)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.reencrypt(ctx, "tenant_secrets", "tenant_id", s.keys.openTenant, s.keys.sealTenant)
+	return n + m, err
+}
+
+// reencrypt is ReencryptSecrets for one table of secrets whose owner (the
+// endpoint or tenant the values are bound to) is in column owner.
+func (s *Store) reencrypt(ctx context.Context, table, owner string,
+	open func(owner, stored, keyID string) (string, error),
+	seal func(owner, value string) (string, string, error)) (int, error) {
 	total := 0
 	for {
 		n := 0
 		err := s.inTx(ctx, func(tx querier) error {
-			rows, err := tx.QueryContext(ctx, s.q(`SELECT endpoint_id, seq, key_id, value FROM {p}secrets
-				WHERE key_id <> ? ORDER BY endpoint_id, seq LIMIT ?`), s.keys.current, s.opts.PruneBatch)
+			rows, err := tx.QueryContext(ctx, s.q(`SELECT `+owner+`, seq, key_id, value FROM {p}`+table+`
+				WHERE key_id <> ? ORDER BY `+owner+`, seq LIMIT ?`), s.keys.current, s.opts.PruneBatch)
 			if err != nil {
 				return err
 			}
 			type row struct {
-				ep, keyID, value string
-				seq              int
+				owner, keyID, value string
+				seq                 int
 			}
 			var batch []row
 			for rows.Next() {
 				var r row
-				if err := rows.Scan(&r.ep, &r.seq, &r.keyID, &r.value); err != nil {
+				if err := rows.Scan(&r.owner, &r.seq, &r.keyID, &r.value); err != nil {
 					rows.Close()
 					return err
 				}
@@ -146,16 +184,16 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, r := range batch {
-				plain, err := s.keys.open(r.ep, r.value, r.keyID)
+				plain, err := open(r.owner, r.value, r.keyID)
 				if err != nil {
 					return err
 				}
-				stored, keyID, err := s.keys.seal(r.ep, plain)
+				stored, keyID, err := seal(r.owner, plain)
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}secrets SET value = ?, key_id = ? WHERE endpoint_id = ? AND seq = ?`),
-					stored, keyID, r.ep, r.seq); err != nil {
+				if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}`+table+` SET value = ?, key_id = ? WHERE `+owner+` = ? AND seq = ?`),
+					stored, keyID, r.owner, r.seq); err != nil {
 					return err
 				}
 			}

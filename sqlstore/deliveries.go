@@ -220,7 +220,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		if p.MaxPerEndpoint > 0 {
 			scan = min(want*2+8, 1000)
 		}
-		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1) FROM {p}deliveries d
+		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0) FROM {p}deliveries d
 			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
 			WHERE d.state = 'pending' AND d.due_at <= ?`
 		args := []any{now}
@@ -236,12 +236,12 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		if err != nil {
 			return nil, err
 		}
-		var chosen, dead []string
+		var chosen, dead, paused []string
 		seen, skipped := 0, false
 		for rows.Next() {
 			var id, ep string
-			var disabled int
-			if err := rows.Scan(&id, &ep, &disabled); err != nil {
+			var disabled, inactive int
+			if err := rows.Scan(&id, &ep, &disabled, &inactive); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -249,6 +249,9 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			switch {
 			case disabled != 0:
 				dead = append(dead, id)
+			case inactive != 0:
+				paused = append(paused, id)
+				exclude(ep) // its other rows wait too: look past them
 			case len(picked)+len(chosen) >= p.Limit:
 				skipped = true
 			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
@@ -269,6 +272,15 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 				return nil, err
 			}
 		}
+		if len(paused) > 0 {
+			// Park them until the endpoint is active again (UpdateEndpoint).
+			// A lease token stays: a late Complete of an attempt made
+			// before the switch still counts.
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET due_at = ? WHERE id IN (%s)`,
+				[]any{int64(parkedDue)}, paused); err != nil {
+				return nil, err
+			}
+		}
 		if len(chosen) > 0 {
 			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
 				[]any{token, clampNanos(p.Now.Add(p.Lease))}, chosen); err != nil {
@@ -276,7 +288,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			}
 			picked = append(picked, chosen...)
 		}
-		if seen < scan || (!skipped && len(dead) == 0) {
+		if seen < scan || (!skipped && len(dead) == 0 && len(paused) == 0) {
 			break // the table holds no more due rows for us
 		}
 	}
@@ -354,6 +366,7 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 
 	endpoints := map[string]*webhook.Endpoint{}
 	secrets := map[string][]webhook.Secret{}
+	tenantSecrets := map[string][]webhook.Secret{}
 	// An endpoint whose row does not decode (events or headers JSON edited
 	// by hand) or whose secret does not decrypt (a key this instance does
 	// not hold yet during a rolling key rotation, a corrupt row) must not
@@ -377,7 +390,19 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 			ep, err := s.getEndpoint(ctx, tx, d.EndpointID)
 			var sec []webhook.Secret
 			if err == nil {
-				sec, err = s.activeSecrets(ctx, tx, d.EndpointID, now)
+				if ep.TenantSecret {
+					// One read per tenant, however many of its endpoints
+					// this Claim serves.
+					var ok bool
+					if sec, ok = tenantSecrets[ep.TenantID]; !ok {
+						sec, err = s.tenantSecrets(ctx, tx, ep.TenantID, now)
+						if err == nil {
+							tenantSecrets[ep.TenantID] = sec
+						}
+					}
+				} else {
+					sec, err = s.signingSecrets(ctx, tx, ep, now)
+				}
 			}
 			var badSecret *unreadableSecretError
 			var badRow *corruptEndpointError

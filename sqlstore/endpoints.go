@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -14,7 +15,30 @@ import (
 
 const endpointColumns = `id, tenant_id, name, url, events, method, content_type, max_attempts, headers,
 	disabled, disabled_reason, disabled_at, consecutive_failures, last_success_at, last_failure_at,
-	last_failure_reason, created_at, updated_at`
+	last_failure_reason, created_at, updated_at, signing, inactive`
+
+// Values of the endpoints.signing column.
+const (
+	signingOwn    = ""       // the endpoint's own secrets
+	signingTenant = "tenant" // its tenant's (Endpoint.TenantSecret)
+	signingNone   = "none"   // unsigned (Endpoint.Unsigned)
+)
+
+// parkedDue is the due_at of a pending delivery of an inactive endpoint:
+// past every time Claim asks for, so it waits out of Claim's scans until
+// UpdateEndpoint makes the endpoint active and puts it back at its
+// next_attempt_at.
+const parkedDue = math.MaxInt64
+
+func signingOf(ep *webhook.Endpoint) string {
+	switch {
+	case ep.Unsigned:
+		return signingNone
+	case ep.TenantSecret:
+		return signingTenant
+	}
+	return signingOwn
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -41,10 +65,12 @@ func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
 		disabled                          int
 		disabledAt, lastSuccess, lastFail sql.NullInt64
 		createdAt, updatedAt              int64
+		signing                           string
+		inactive                          int
 	)
 	err := r.Scan(&ep.ID, &ep.TenantID, &ep.Name, &ep.URL, &events, &ep.Method, &ep.ContentType, &ep.MaxAttempts, &headers,
 		&disabled, &ep.DisabledReason, &disabledAt, &ep.ConsecutiveFailures, &lastSuccess, &lastFail,
-		&ep.LastFailureReason, &createdAt, &updatedAt)
+		&ep.LastFailureReason, &createdAt, &updatedAt, &signing, &inactive)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +88,9 @@ func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
 		ep.Headers = h
 	}
 	ep.Disabled = disabled != 0
+	ep.Unsigned = signing == signingNone
+	ep.TenantSecret = signing == signingTenant
+	ep.Inactive = inactive != 0
 	ep.DisabledAt = fromNanos(disabledAt)
 	ep.LastSuccessAt = fromNanos(lastSuccess)
 	ep.LastFailureAt = fromNanos(lastFail)
@@ -90,7 +119,7 @@ func encodeConfig(ep *webhook.Endpoint) (events, headers string, err error) {
 	return string(b), string(hb), nil
 }
 
-// CreateEndpoint implements webhook.Store.
+// CreateEndpoint implements webhook.Store. The zero secret stores none.
 func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret webhook.Secret, maxPerTenant int) error {
 	events, headers, err := encodeConfig(ep)
 	if err != nil {
@@ -122,12 +151,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 			seqCol, seqVal = "seq, ", "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}endpoints), "
 		}
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}endpoints (`+seqCol+endpointColumns+`)
-			VALUES (`+seqVal+placeholders(18)+`)`),
+			VALUES (`+seqVal+placeholders(20)+`)`),
 			ep.ID, ep.TenantID, ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers,
 			boolInt(ep.Disabled), ep.DisabledReason, nanos(ep.DisabledAt), ep.ConsecutiveFailures,
-			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, clampNanos(ep.CreatedAt), clampNanos(ep.UpdatedAt))
+			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, clampNanos(ep.CreatedAt), clampNanos(ep.UpdatedAt),
+			signingOf(ep), boolInt(ep.Inactive))
 		if err != nil {
 			return err
+		}
+		if secret.Value == "" {
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO {p}secrets (endpoint_id, seq, key_id, value, created_at, expires_at)
 			VALUES (?, 1, ?, ?, ?, ?)`), ep.ID, keyID, stored, clampNanos(secret.CreatedAt), nanos(secret.ExpiresAt))
@@ -185,19 +218,45 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.
 	return out, nil
 }
 
-// UpdateEndpoint implements webhook.Store.
+// UpdateEndpoint implements webhook.Store. Making an inactive endpoint
+// active puts its parked deliveries back at their own due times.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
 	events, headers, err := encodeConfig(ep)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update endpoint: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET name = ?, url = ?, events = ?, method = ?,
-		content_type = ?, max_attempts = ?, headers = ?, updated_at = ? WHERE id = ?`),
-		ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, clampNanos(ep.UpdatedAt), ep.ID)
-	if err != nil {
+	err = s.inTx(ctx, func(tx querier) error {
+		var wasInactive int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT inactive FROM {p}endpoints WHERE id = ?`+s.forUpdate()), ep.ID).Scan(&wasInactive)
+		if errors.Is(err, sql.ErrNoRows) {
+			return webhook.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET name = ?, url = ?, events = ?, method = ?,
+			content_type = ?, max_attempts = ?, headers = ?, inactive = ?, updated_at = ? WHERE id = ?`),
+			ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, boolInt(ep.Inactive),
+			clampNanos(ep.UpdatedAt), ep.ID); err != nil {
+			return err
+		}
+		if wasInactive == 0 || ep.Inactive {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET due_at = next_attempt_at
+			WHERE endpoint_id = ? AND state = 'pending' AND due_at = ?`), ep.ID, int64(parkedDue))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.signal(ctx, tx)
+	})
+	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
 		return fmt.Errorf("sqlstore: update endpoint: %w", err)
 	}
-	return mustAffect(res, "update endpoint")
+	return err
 }
 
 func mustAffect(res sql.Result, what string) error {
@@ -343,14 +402,33 @@ func (s *Store) RotateSecret(ctx context.Context, id string, next webhook.Secret
 	return err
 }
 
-// activeSecrets returns the endpoint's secrets that sign at now, newest
-// first, decrypted.
+// activeSecrets returns the endpoint's own secrets that sign at now,
+// newest first, decrypted.
 func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string, now time.Time) ([]webhook.Secret, error) {
 	rows, err := db.QueryContext(ctx, s.q(`SELECT key_id, value, created_at, expires_at FROM {p}secrets
 		WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq DESC`), endpointID, clampNanos(now))
 	if err != nil {
 		return nil, err
 	}
+	return s.scanSecrets(rows, func(stored, keyID string) (string, error) { return s.keys.open(endpointID, stored, keyID) })
+}
+
+// signingSecrets returns the secrets that sign ep's deliveries at now,
+// newest first: none for an unsigned endpoint, its tenant's for a
+// TenantSecret endpoint, else its own.
+func (s *Store) signingSecrets(ctx context.Context, db querier, ep *webhook.Endpoint, now time.Time) ([]webhook.Secret, error) {
+	switch {
+	case ep.Unsigned:
+		return nil, nil
+	case ep.TenantSecret:
+		return s.tenantSecrets(ctx, db, ep.TenantID, now)
+	}
+	return s.activeSecrets(ctx, db, ep.ID, now)
+}
+
+// scanSecrets reads key_id, value, created_at, expires_at rows, decrypting
+// each value with open, and closes rows.
+func (s *Store) scanSecrets(rows *sql.Rows, open func(stored, keyID string) (string, error)) ([]webhook.Secret, error) {
 	defer rows.Close()
 	var out []webhook.Secret
 	for rows.Next() {
@@ -362,7 +440,7 @@ func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string
 		if err := rows.Scan(&keyID, &value, &created, &expires); err != nil {
 			return nil, err
 		}
-		plain, err := s.keys.open(endpointID, value, keyID)
+		plain, err := open(value, keyID)
 		if err != nil {
 			return nil, &unreadableSecretError{err}
 		}
@@ -371,15 +449,20 @@ func (s *Store) activeSecrets(ctx context.Context, db querier, endpointID string
 	return out, rows.Err()
 }
 
-// EndpointSecrets implements webhook.Store.
+// EndpointSecrets implements webhook.Store: the tenant's secrets for a
+// TenantSecret endpoint, none for an unsigned one.
 func (s *Store) EndpointSecrets(ctx context.Context, id string, now time.Time) ([]webhook.Secret, error) {
-	if _, err := s.isDisabled(ctx, s.db, id, false); err != nil {
-		if errors.Is(err, webhook.ErrNotFound) {
-			return nil, err
-		}
+	ep := &webhook.Endpoint{ID: id}
+	var signing string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT tenant_id, signing FROM {p}endpoints WHERE id = ?`), id).Scan(&ep.TenantID, &signing)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, webhook.ErrNotFound
+	}
+	if err != nil {
 		return nil, fmt.Errorf("sqlstore: endpoint secrets: %w", err)
 	}
-	sec, err := s.activeSecrets(ctx, s.db, id, now)
+	ep.Unsigned, ep.TenantSecret = signing == signingNone, signing == signingTenant
+	sec, err := s.signingSecrets(ctx, s.db, ep, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: endpoint secrets: %w", err)
 	}

@@ -13,7 +13,7 @@ const maxPruneBatches = 200
 // Maintain implements webhook.Maintainer: it deletes deliveries that ended
 // (succeeded or failed) more than Options.Retention before now, with their
 // attempts, then events older than that which no delivery refers to, and
-// secrets whose grace period is over. Each batch of Options.PruneBatch
+// secrets, endpoints' and tenants', whose grace period is over. Each batch of Options.PruneBatch
 // rows is its own short transaction, so no lock is held for long and
 // workers and publishers go on meanwhile.
 func (s *Store) Maintain(ctx context.Context, now time.Time) error {
@@ -27,6 +27,10 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM {p}secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`), clampNanos(now))
 	if err != nil {
 		return fmt.Errorf("sqlstore: prune secrets: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM {p}tenant_secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`), clampNanos(now))
+	if err != nil {
+		return fmt.Errorf("sqlstore: prune tenant secrets: %w", err)
 	}
 	return nil
 }

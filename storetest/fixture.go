@@ -285,6 +285,9 @@ func assertEndpointConfig(t *testing.T, want, got *webhook.Endpoint) {
 	assert.Equal(t, want.Method, got.Method, "Method")
 	assert.Equal(t, want.ContentType, got.ContentType, "ContentType")
 	assert.Equal(t, want.MaxAttempts, got.MaxAttempts, "MaxAttempts")
+	assert.Equal(t, want.TenantSecret, got.TenantSecret, "TenantSecret")
+	assert.Equal(t, want.Unsigned, got.Unsigned, "Unsigned")
+	assert.Equal(t, want.Inactive, got.Inactive, "Inactive")
 	if len(want.Events) == 0 {
 		assert.Empty(t, got.Events, "Events")
 	} else {

@@ -7,7 +7,7 @@
 //	}
 //
 // Run finds the optional abilities (webhook.TxEnqueuer, webhook.Notifier,
-// webhook.Maintainer, webhook.StatsReader) by type assertion and tests those too; a Suite says
+// webhook.Maintainer, webhook.StatsReader, webhook.TenantSecretStore) by type assertion and tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
 //
@@ -35,7 +35,9 @@
 //  5. The optional abilities your Store offers: TxEnqueuer (Enqueue inside
 //     the application's *sql.Tx), Notifier (wake the dispatcher when other
 //     processes write), Maintainer (retention pruning), StatsReader
-//     (backlog and recent outcomes for dashboards and metrics).
+//     (backlog and recent outcomes for dashboards and metrics),
+//     TenantSecretStore (one secret per tenant for its TenantSecret
+//     endpoints).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -125,6 +127,10 @@ const (
 	// them, attempts and failed deliveries in a window, and disabled
 	// endpoints, overall and per endpoint.
 	Stats
+	// TenantSecrets: webhook.TenantSecretStore keeps secrets per tenant,
+	// and Claim and EndpointSecrets return them for TenantSecret
+	// endpoints.
+	TenantSecrets
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -177,21 +183,27 @@ func (s Suite) Run(t *testing.T) {
 	if features&Stats != 0 {
 		t.Run("Stats", s.Stats)
 	}
+	if features&TenantSecrets != 0 {
+		t.Run("TenantSecrets", s.TenantSecrets)
+	}
 }
 
 // Endpoints tests CreateEndpoint, GetEndpoint, ListEndpoints,
 // UpdateEndpoint, DeleteEndpoint, the tenant limit, RotateSecret and
-// EndpointSecrets, and that returned values are copies.
+// EndpointSecrets, that returned values are copies, and the fields
+// Unsigned, TenantSecret and Inactive with an endpoint created without a
+// secret.
 func (s Suite) Endpoints(t *testing.T) {
 	n := s.newStore()
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, n) })
 	t.Run("TenantLimit", func(t *testing.T) { testTenantLimit(t, n) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, n) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, n) })
+	t.Run("Model", func(t *testing.T) { testModel(t, n) })
 }
 
 // Queue tests Enqueue, Claim, leases, Complete, DisableEndpoint and
-// EnableEndpoint.
+// EnableEndpoint, and that an Inactive endpoint's deliveries wait.
 func (s Suite) Queue(t *testing.T) {
 	n := s.newStore()
 	t.Run("Enqueue", func(t *testing.T) { testEnqueue(t, n) })
@@ -201,6 +213,7 @@ func (s Suite) Queue(t *testing.T) {
 	t.Run("Disable", func(t *testing.T) { testDisable(t, n) })
 	t.Run("DisableRace", func(t *testing.T) { testDisableRace(t, n) })
 	t.Run("TimeRange", func(t *testing.T) { testRegressTimeRange(t, n) })
+	t.Run("Inactive", func(t *testing.T) { testInactive(t, n) })
 }
 
 // Log tests ListDeliveries, ListAttempts and Requeue.
@@ -254,6 +267,9 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.StatsReader); ok {
 		f |= Stats
+	}
+	if _, ok := st.(webhook.TenantSecretStore); ok {
+		f |= TenantSecrets
 	}
 	return f
 }

@@ -112,6 +112,16 @@ func Calls(f Fixture) []Call {
 			_, err := d.ListEndpoints(ctx, s)
 			return err
 		})
+		add("RotateTenantSecret/"+bt.Name, webhook.ErrInvalid, func(ctx context.Context, d *webhook.Dispatcher) error {
+			_, err := d.RotateTenantSecret(ctx, s, time.Hour)
+			return err
+		})
+		add("SetTenantSecret/TenantID/"+bt.Name, webhook.ErrInvalid, func(ctx context.Context, d *webhook.Dispatcher) error {
+			return d.SetTenantSecret(ctx, s, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 0)
+		})
+		add("SetTenantSecret/Secret/"+bt.Name, webhook.ErrInvalid, func(ctx context.Context, d *webhook.Dispatcher) error {
+			return d.SetTenantSecret(ctx, f.TenantID, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="+s, 0)
+		})
 		for _, ev := range []struct {
 			field string
 			ev    webhook.Event
@@ -168,6 +178,9 @@ func idCalls(f Fixture, name, id string) []Call {
 		notFound("RotateSecret", func(ctx context.Context, d *webhook.Dispatcher) error {
 			_, err := d.RotateSecret(ctx, id, time.Hour)
 			return err
+		}),
+		notFound("SetEndpointActive", func(ctx context.Context, d *webhook.Dispatcher) error {
+			return d.SetEndpointActive(ctx, id, true)
 		}),
 		notFound("Recover", func(ctx context.Context, d *webhook.Dispatcher) error {
 			_, err := d.Recover(ctx, id, time.Time{})
