@@ -109,7 +109,8 @@ type Options struct {
 }
 
 // Store is a webhook.Store in PostgreSQL or SQLite. It also implements the
-// optional abilities webhook.TxEnqueuer (the transactional outbox),
+// optional abilities webhook.TxEnqueuer and webhook.InTxEnqueuer (the
+// transactional outbox, in a *sql.Tx or any driver's transaction),
 // webhook.Notifier and webhook.Maintainer (retention pruning).
 //
 // Make the schema with Migrate (or use Open) before anything else.
@@ -123,10 +124,11 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store      = (*Store)(nil)
-	_ webhook.TxEnqueuer = (*Store)(nil)
-	_ webhook.Notifier   = (*Store)(nil)
-	_ webhook.Maintainer = (*Store)(nil)
+	_ webhook.Store        = (*Store)(nil)
+	_ webhook.TxEnqueuer   = (*Store)(nil)
+	_ webhook.InTxEnqueuer = (*Store)(nil)
+	_ webhook.Notifier     = (*Store)(nil)
+	_ webhook.Maintainer   = (*Store)(nil)
 )
 
 var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
