@@ -1,6 +1,6 @@
 # The modules of this repository: the library, its examples, and the tests
 # that need third-party code (database drivers, other vendors' verifiers).
-MODULES := . ./examples ./integration ./interop
+MODULES := . ./examples ./integration ./interop ./pgxtx ./recipes
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
