@@ -1,5 +1,6 @@
-# The modules of this repository: the library, its examples, and the tests
-# that need third-party code (database drivers, other vendors' verifiers).
+# The modules of this repository: the library, its examples, the pgx
+# adapter (pgxtx), and the tests that need third-party code (database
+# drivers, other vendors' verifiers, the ORMs of the outbox recipes).
 MODULES := . ./examples ./integration ./interop ./pgxtx ./recipes
 
 # How long `make fuzz` runs each fuzz target.
