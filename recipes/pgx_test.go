@@ -67,3 +67,27 @@ func TestPitfallSecondTransaction(t *testing.T) {
 		return e.rcv.count(ev.ID) == 1
 	})
 }
+
+// TestPgxDuplicateInSameTx publishes one event ID twice inside one pgx.Tx:
+// the second call is a safe retry (the event as the transaction sees it,
+// read back through Wrap's QueryRow), another type under that ID is
+// ErrDuplicateEvent, and the transaction still commits.
+func TestPgxDuplicateInSameTx(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tx, err := e.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	ev := orderEvent("o-dup")
+	first, err := e.d.PublishInTx(ctx, pgxtx.Wrap(tx), ev)
+	require.NoError(t, err)
+	again, err := e.d.PublishInTx(ctx, pgxtx.Wrap(tx), ev)
+	require.NoError(t, err, "the same event again in the same transaction")
+	require.Equal(t, first.CreatedAt, again.CreatedAt)
+	other := ev
+	other.Type = "order.cancelled"
+	_, err = e.d.PublishInTx(ctx, pgxtx.Wrap(tx), other)
+	require.ErrorIs(t, err, webhook.ErrDuplicateEvent)
+	require.NoError(t, tx.Commit(ctx), "the transaction survives the duplicates")
+	waitFor(t, 10*time.Second, "the event delivered once", func() bool { return e.rcv.count(ev.ID) == 1 })
+}
