@@ -1,8 +1,8 @@
-# The modules of this repository: the library, its examples, the tests
-# that need third-party code (database drivers, other vendors' verifiers,
-# the portal's headless-browser tests), and the OpenTelemetry
-# instrumentation.
-MODULES := . ./examples ./integration ./interop ./browser ./otel
+# The modules of this repository: the library, its examples, the pgx
+# adapter (pgxtx), the OpenTelemetry instrumentation, and the tests that
+# need third-party code (database drivers, other vendors' verifiers, the
+# ORMs of the outbox recipes, the portal's headless browser).
+MODULES := . ./examples ./integration ./interop ./browser ./otel ./pgxtx ./recipes
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s

@@ -34,7 +34,7 @@ var (
 
 // DuplicateEventError is how a Store may report ErrDuplicateEvent together
 // with the event already stored under that ID. Inside an application's
-// transaction (TxEnqueuer) it is the only way: the dispatcher cannot read
+// transaction (TxEnqueuer, InTxEnqueuer) it is the only way: the dispatcher cannot read
 // back a row that transaction has not committed.
 type DuplicateEventError struct {
 	Existing *StoredEvent // ID, Type, TenantID and CreatedAt at least

@@ -35,22 +35,77 @@ func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
 // PublishTx is Publish inside the application's own transaction (the
 // transactional outbox): the event and its deliveries are written with tx,
 // invisible until it commits and gone if it rolls back. The Store must
-// implement TxEnqueuer (sqlstore does); otherwise it returns
-// ErrNotSupported. Endpoints are read outside tx, on another connection:
-// a pool limited to one connection (SetMaxOpenConns(1)) would deadlock.
+// implement TxEnqueuer (sqlstore does) or InTxEnqueuer; otherwise it
+// returns ErrNotSupported. Endpoints are read outside tx, on another
+// connection: a pool limited to one connection (SetMaxOpenConns(1)) would
+// deadlock. For a transaction of another driver (pgx), use PublishInTx.
 func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event, error) {
 	txs, ok := d.store.(TxEnqueuer)
 	if !ok {
-		return Event{}, fmt.Errorf("%w: PublishTx needs a Store with EnqueueTx (sqlstore)", ErrNotSupported)
+		if _, ok := d.store.(InTxEnqueuer); !ok {
+			return Event{}, fmt.Errorf("%w: PublishTx needs a Store with EnqueueTx (sqlstore)", ErrNotSupported)
+		}
 	}
 	if tx == nil {
 		return Event{}, invalid("tx", "is nil")
+	}
+	if !ok {
+		return d.PublishInTx(ctx, WrapSQLTx(tx), ev)
 	}
 	// No wake-up here: nothing is visible before tx commits. The Store's
 	// Notifier (NOTIFY at commit) or the next poll starts the delivery.
 	return d.publish(ctx, ev, func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
 		return txs.EnqueueTx(ctx, tx, se, ds)
 	}, false)
+}
+
+// PublishInTx is PublishTx for a transaction of any driver, given as a Tx:
+// pgxtx.Wrap(tx) for a pgx.Tx (from a pgx.Conn or pgxpool.Pool),
+// WrapSQLTx for database/sql and what wraps it (ent). The event and its
+// deliveries are written with tx, invisible until it commits and gone if
+// it rolls back. tx must be on the Store's database, and be the very
+// transaction that writes the application's rows: a second transaction
+// opened for the webhook (on a *sql.DB made from the same pgxpool with
+// stdlib.OpenDBFromPool, say) commits on its own and breaks the outbox.
+//
+// The Store must implement InTxEnqueuer (sqlstore does), or TxEnqueuer
+// when tx is WrapSQLTx of a *sql.Tx; otherwise it returns ErrNotSupported.
+// A nil tx, or WrapSQLTx of a *sql.DB, is a *ValidationError. Endpoints
+// are read outside tx, on another connection of the Store.
+func (d *Dispatcher) PublishInTx(ctx context.Context, tx Tx, ev Event) (Event, error) {
+	enqueue, ok := d.inTxEnqueue(tx)
+	if !ok {
+		return Event{}, fmt.Errorf("%w: PublishInTx needs a Store with EnqueueInTx (sqlstore)", ErrNotSupported)
+	}
+	if err := checkTx(tx); err != nil {
+		return Event{}, err
+	}
+	// No wake-up, as in PublishTx.
+	return d.publish(ctx, ev, enqueue, false)
+}
+
+// inTxEnqueue returns how the Store enqueues inside tx, if it can.
+func (d *Dispatcher) inTxEnqueue(tx Tx) (enqueueFunc, bool) {
+	if s, ok := d.store.(InTxEnqueuer); ok {
+		return func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
+			return s.EnqueueInTx(ctx, tx, se, ds)
+		}, true
+	}
+	s, ok := d.store.(TxEnqueuer)
+	if !ok {
+		return nil, false
+	}
+	if tx == nil {
+		// checkTx reports it.
+		return nil, true
+	}
+	st, ok := unwrapSQLTx(tx)
+	if !ok {
+		return nil, false
+	}
+	return func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
+		return s.EnqueueTx(ctx, st, se, ds)
+	}, true
 }
 
 type enqueueFunc func(context.Context, *StoredEvent, []*Delivery) error

@@ -233,6 +233,23 @@ type TxEnqueuer interface {
 	EnqueueTx(ctx context.Context, tx *sql.Tx, ev *StoredEvent, deliveries []*Delivery) error
 }
 
+// InTxEnqueuer is an optional Store ability, found by type assertion: the
+// transactional outbox for a transaction of any driver, given as a Tx
+// (WrapSQLTx for database/sql, pgxtx.Wrap for pgx). Dispatcher.PublishInTx
+// uses it, and PublishTx when the Store lacks TxEnqueuer. What EnqueueInTx
+// writes is invisible until the transaction commits and gone if it rolls
+// back. A duplicate event ID must not spoil the transaction (PostgreSQL
+// aborts a transaction at its first error: insert with ON CONFLICT DO
+// NOTHING) and returns ErrDuplicateEvent, preferably as a
+// *DuplicateEventError holding the event as the transaction sees it.
+//
+// It is a separate ability rather than a change to TxEnqueuer so that
+// Stores written against TxEnqueuer keep compiling and working.
+type InTxEnqueuer interface {
+	// EnqueueInTx is Enqueue inside tx.
+	EnqueueInTx(ctx context.Context, tx Tx, ev *StoredEvent, deliveries []*Delivery) error
+}
+
 // Notifier is an optional Store ability, found by type assertion: it tells
 // the dispatcher about deliveries written where the dispatcher could not see
 // them (a committed transaction, another process), so they go out without

@@ -14,6 +14,7 @@ import (
 var (
 	_ webhook.Store             = (*sqlstore.Store)(nil)
 	_ webhook.TxEnqueuer        = (*sqlstore.Store)(nil)
+	_ webhook.InTxEnqueuer      = (*sqlstore.Store)(nil)
 	_ webhook.Notifier          = (*sqlstore.Store)(nil)
 	_ webhook.Maintainer        = (*sqlstore.Store)(nil)
 	_ webhook.StatsReader       = (*sqlstore.Store)(nil)
@@ -25,7 +26,8 @@ var (
 var key = sqlstore.EncryptionKey{ID: "k1", Key: []byte("0123456789abcdef0123456789abcdef")}
 
 // allFeatures is every optional ability sqlstore has.
-const allFeatures = storetest.TxEnqueuer | storetest.Notifier | storetest.Maintainer | storetest.Stats | storetest.TenantSecrets
+const allFeatures = storetest.TxEnqueuer | storetest.InTxEnqueuer | storetest.Notifier | storetest.Maintainer |
+	storetest.Stats | storetest.TenantSecrets
 
 // beginTx begins a transaction on a sqlstore's database.
 func beginTx(ctx context.Context, s webhook.Store) (*sql.Tx, error) {

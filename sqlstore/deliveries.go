@@ -43,7 +43,7 @@ func scanDelivery(r scanner, extra ...any) (*webhook.Delivery, error) {
 
 // Enqueue implements webhook.Store.
 func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
-	err := s.inTx(ctx, func(tx querier) error { return s.enqueue(ctx, tx, ev, deliveries) })
+	err := s.inTx(ctx, func(tx querier) error { return s.enqueue(ctx, webhook.WrapSQLTx(tx), ev, deliveries) })
 	if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
 		return fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
@@ -62,6 +62,18 @@ func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ev *webhook.StoredEve
 	if tx == nil {
 		return fmt.Errorf("sqlstore: enqueue: tx is nil")
 	}
+	return s.EnqueueInTx(ctx, webhook.WrapSQLTx(tx), ev, deliveries)
+}
+
+// EnqueueInTx implements webhook.InTxEnqueuer: EnqueueTx for a
+// transaction of any driver, given as a webhook.Tx (pgxtx.Wrap of a
+// pgx.Tx, webhook.WrapSQLTx). It runs the same statements as EnqueueTx,
+// in the Store's dialect: tx must be a transaction on the Store's
+// database. On PostgreSQL the NOTIFY is queued in tx and sent at commit.
+func (s *Store) EnqueueInTx(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	if tx == nil {
+		return fmt.Errorf("sqlstore: enqueue: tx is nil")
+	}
 	err := s.enqueue(ctx, tx, ev, deliveries)
 	if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
 		return fmt.Errorf("sqlstore: enqueue: %w", err)
@@ -72,7 +84,7 @@ func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ev *webhook.StoredEve
 // deliveryChunk rows per INSERT keeps under every driver's parameter limit.
 const deliveryChunk = 200
 
-func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+func (s *Store) enqueue(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
 	body := ev.Body
 	if body == nil {
 		body = []byte{}
@@ -81,14 +93,12 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
+	n, err := tx.Exec(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
+	if n == 0 {
 		return s.duplicate(ctx, tx, ev.ID)
 	}
 	for start := 0; start < len(deliveries); start += deliveryChunk {
@@ -110,7 +120,7 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 			args = append(args, d.ID, d.EventID, d.EventType, d.TenantID, d.EndpointID, string(state), d.Attempts,
 				next, next, d.LastError, clampNanos(d.CreatedAt), clampNanos(d.UpdatedAt))
 		}
-		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
+		if _, err := tx.Exec(ctx, s.q(sb.String()), args...); err != nil {
 			return err
 		}
 	}
@@ -127,12 +137,12 @@ func (s *Store) enqueue(ctx context.Context, tx querier, ev *webhook.StoredEvent
 // wrote itself and has not committed. If the row cannot be read (a
 // snapshot that predates it), plain ErrDuplicateEvent is returned and the
 // caller reads the event its own way.
-func (s *Store) duplicate(ctx context.Context, tx querier, id string) error {
+func (s *Store) duplicate(ctx context.Context, tx webhook.Tx, id string) error {
 	var (
 		ev      webhook.StoredEvent
 		created int64
 	)
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id, type, tenant_id, created_at FROM {p}events WHERE id = ?`), id).
+	err := tx.QueryRow(ctx, s.q(`SELECT id, type, tenant_id, created_at FROM {p}events WHERE id = ?`), id).
 		Scan(&ev.ID, &ev.Type, &ev.TenantID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return webhook.ErrDuplicateEvent
@@ -147,12 +157,12 @@ func (s *Store) duplicate(ctx context.Context, tx querier, id string) error {
 // signal tells Listen, in this and other processes, that deliveries were
 // written: a NOTIFY on PostgreSQL (sent at commit, dropped on rollback,
 // folded into one per transaction), the change counter on SQLite.
-func (s *Store) signal(ctx context.Context, tx querier) error {
+func (s *Store) signal(ctx context.Context, tx webhook.Tx) error {
 	if s.dialect == Postgres {
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, s.channel)
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, s.channel)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE {p}signal SET seq = seq + 1 WHERE id = 1`))
+	_, err := tx.Exec(ctx, s.q(`UPDATE {p}signal SET seq = seq + 1 WHERE id = 1`))
 	return err
 }
 
@@ -860,7 +870,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 		}
 		n = int(affected)
 		if n > 0 {
-			return s.signal(ctx, tx)
+			return s.signal(ctx, webhook.WrapSQLTx(tx))
 		}
 		return nil
 	})

@@ -14,6 +14,9 @@
 //   - webhook.TxEnqueuer: Dispatcher.PublishTx writes the event and its
 //     deliveries inside the application's *sql.Tx (the transactional
 //     outbox): invisible until commit, gone on rollback.
+//   - webhook.InTxEnqueuer: the same for Dispatcher.PublishInTx, inside a
+//     transaction of any driver given as a webhook.Tx (pgxtx.Wrap of a
+//     pgx.Tx; webhook.WrapSQLTx for ent).
 //   - webhook.Notifier: Listen wakes the Dispatcher when deliveries were
 //     committed elsewhere: PostgreSQL LISTEN/NOTIFY (given
 //     Options.WaitForNotification, a one-line driver hook), a change counter

@@ -251,7 +251,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		return s.signal(ctx, tx)
+		return s.signal(ctx, webhook.WrapSQLTx(tx))
 	})
 	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
 		return fmt.Errorf("sqlstore: update endpoint: %w", err)

@@ -109,9 +109,11 @@ type Options struct {
 }
 
 // Store is a webhook.Store in PostgreSQL or SQLite. It also implements the
-// optional abilities webhook.TxEnqueuer (the transactional outbox),
-// webhook.Notifier, webhook.Maintainer (retention pruning) and
-// webhook.StatsReader (backlog and recent outcomes).
+// optional abilities webhook.TxEnqueuer and webhook.InTxEnqueuer (the
+// transactional outbox, in a *sql.Tx or any driver's transaction),
+// webhook.Notifier, webhook.Maintainer (retention pruning),
+// webhook.StatsReader (backlog and recent outcomes) and
+// webhook.TenantSecretStore (one secret per tenant).
 //
 // Make the schema with Migrate (or use Open) before anything else.
 type Store struct {
@@ -124,11 +126,13 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store       = (*Store)(nil)
-	_ webhook.TxEnqueuer  = (*Store)(nil)
-	_ webhook.Notifier    = (*Store)(nil)
-	_ webhook.Maintainer  = (*Store)(nil)
-	_ webhook.StatsReader = (*Store)(nil)
+	_ webhook.Store             = (*Store)(nil)
+	_ webhook.TxEnqueuer        = (*Store)(nil)
+	_ webhook.InTxEnqueuer      = (*Store)(nil)
+	_ webhook.Notifier          = (*Store)(nil)
+	_ webhook.Maintainer        = (*Store)(nil)
+	_ webhook.StatsReader       = (*Store)(nil)
+	_ webhook.TenantSecretStore = (*Store)(nil)
 )
 
 var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,53 +26,141 @@ func optional[A any](t *testing.T, newStore newStoreFunc, name string) (*fixture
 // TxEnqueuer tests EnqueueTx inside transactions begun with Suite.BeginTx.
 func (s Suite) TxEnqueuer(t *testing.T) {
 	require.NotNil(t, s.BeginTx, "Suite.BeginTx is required to test TxEnqueuer")
-	newStore := s.newStore()
+	testOutbox(t, s.newStore(), "TxEnqueuer", func(f *fixture) (appTx, error) {
+		tx, err := s.BeginTx(f.ctx, f.s)
+		if err != nil {
+			return appTx{}, err
+		}
+		txe, ok := f.s.(webhook.TxEnqueuer)
+		require.Truef(t, ok, "the Suite tests TxEnqueuer, but %T does not implement it", f.s)
+		return appTx{
+			enqueue: func(ev *webhook.StoredEvent, ds []*webhook.Delivery) error {
+				return txe.EnqueueTx(f.ctx, tx, ev, ds)
+			},
+			commit:   func() error { return tx.Commit() },
+			rollback: func() error { return tx.Rollback() },
+		}, nil
+	})
+}
 
+// AppTx is an application's transaction for the InTxEnqueuer tests: the
+// webhook.Tx the Store writes through, and how the test ends it.
+type AppTx struct {
+	Tx       webhook.Tx
+	Commit   func(ctx context.Context) error
+	Rollback func(ctx context.Context) error
+}
+
+// InTxEnqueuer tests EnqueueInTx inside transactions begun with
+// Suite.BeginAppTx, or with Suite.BeginTx wrapped by webhook.WrapSQLTx.
+func (s Suite) InTxEnqueuer(t *testing.T) {
+	begin := s.BeginAppTx
+	if begin == nil {
+		require.NotNil(t, s.BeginTx, "Suite.BeginAppTx or BeginTx is required to test InTxEnqueuer")
+		begin = func(ctx context.Context, st webhook.Store) (AppTx, error) {
+			tx, err := s.BeginTx(ctx, st)
+			if err != nil {
+				return AppTx{}, err
+			}
+			return AppTx{
+				Tx:       webhook.WrapSQLTx(tx),
+				Commit:   func(context.Context) error { return tx.Commit() },
+				Rollback: func(context.Context) error { return tx.Rollback() },
+			}, nil
+		}
+	}
+	testOutbox(t, s.newStore(), "InTxEnqueuer", func(f *fixture) (appTx, error) {
+		tx, err := begin(f.ctx, f.s)
+		if err != nil {
+			return appTx{}, err
+		}
+		txe, ok := f.s.(webhook.InTxEnqueuer)
+		require.Truef(t, ok, "the Suite tests InTxEnqueuer, but %T does not implement it", f.s)
+		return appTx{
+			enqueue: func(ev *webhook.StoredEvent, ds []*webhook.Delivery) error {
+				return txe.EnqueueInTx(f.ctx, tx.Tx, ev, ds)
+			},
+			commit:   func() error { return tx.Commit(f.ctx) },
+			rollback: func() error { return tx.Rollback(f.ctx) },
+		}, nil
+	})
+}
+
+// appTx is one transaction of the outbox tests, whichever ability writes
+// in it.
+type appTx struct {
+	enqueue  func(ev *webhook.StoredEvent, ds []*webhook.Delivery) error
+	commit   func() error
+	rollback func() error
+}
+
+// testOutbox tests an ability that enqueues inside the application's
+// transaction, begun by begin.
+func testOutbox(t *testing.T, newStore newStoreFunc, name string, begin func(f *fixture) (appTx, error)) {
 	t.Run("what a rolled-back transaction enqueued never existed", func(t *testing.T) {
-		f, txe := optional[webhook.TxEnqueuer](t, newStore, "TxEnqueuer")
+		f := setup(t, newStore)
 		ep := f.createEndpoint()
 		ev := f.newEvent(base)
-		tx, err := s.BeginTx(f.ctx, f.s)
+		tx, err := begin(f)
 		require.NoError(t, err)
-		require.NoError(t, txe.EnqueueTx(f.ctx, tx, ev, []*webhook.Delivery{newDelivery(ev, ep, base)}))
-		require.NoError(t, tx.Rollback())
+		require.NoError(t, tx.enqueue(ev, []*webhook.Delivery{newDelivery(ev, ep, base)}), name)
+		require.NoError(t, tx.rollback())
 		_, err = f.s.GetEvent(f.ctx, ev.ID)
 		require.ErrorIs(t, err, webhook.ErrNotFound)
 		assert.Empty(t, f.claim(at(time.Minute), 10))
 	})
 
 	t.Run("a committed transaction's deliveries are claimed with the body and metadata", func(t *testing.T) {
-		f, txe := optional[webhook.TxEnqueuer](t, newStore, "TxEnqueuer")
+		f := setup(t, newStore)
 		ep := f.createEndpoint()
 		ev := f.newEvent(base)
 		ev.Metadata = map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 		d := newDelivery(ev, ep, base)
-		tx, err := s.BeginTx(f.ctx, f.s)
+		tx, err := begin(f)
 		require.NoError(t, err)
-		require.NoError(t, txe.EnqueueTx(f.ctx, tx, ev, []*webhook.Delivery{d}))
-		require.NoError(t, tx.Commit())
+		require.NoError(t, tx.enqueue(ev, []*webhook.Delivery{d}), name)
+		require.NoError(t, tx.commit())
 		c := f.claimOne(base, d.ID)
 		assert.Equal(t, string(ev.Body), string(c.Body))
 		assert.Equal(t, ev.Metadata, c.Metadata)
 	})
 
 	t.Run("a duplicate ID in the same transaction writes nothing and leaves it usable", func(t *testing.T) {
-		f, txe := optional[webhook.TxEnqueuer](t, newStore, "TxEnqueuer")
+		f := setup(t, newStore)
 		ep := f.createEndpoint()
 		ev := f.newEvent(base)
 		first := newDelivery(ev, ep, base)
-		tx, err := s.BeginTx(f.ctx, f.s)
+		tx, err := begin(f)
 		require.NoError(t, err)
-		require.NoError(t, txe.EnqueueTx(f.ctx, tx, ev, []*webhook.Delivery{first}))
+		require.NoError(t, tx.enqueue(ev, []*webhook.Delivery{first}), name)
 		again := *ev
 		again.Type = "post.updated"
-		err = txe.EnqueueTx(f.ctx, tx, &again, []*webhook.Delivery{newDelivery(ev, ep, base)})
+		err = tx.enqueue(&again, []*webhook.Delivery{newDelivery(ev, ep, base)})
 		require.ErrorIs(t, err, webhook.ErrDuplicateEvent)
-		require.NoError(t, tx.Commit(), "the transaction survives the duplicate")
+		var dup *webhook.DuplicateEventError
+		if errors.As(err, &dup) && dup.Existing != nil {
+			assert.Equal(t, "post.created", dup.Existing.Type, "the DuplicateEventError holds the event as the transaction sees it")
+		}
+		require.NoError(t, tx.commit(), "the transaction survives the duplicate")
 		got, err := f.s.GetEvent(f.ctx, ev.ID)
 		require.NoError(t, err)
 		assert.Equal(t, "post.created", got.Type)
 		assert.Equal(t, []string{first.ID}, deliveryIDs(f.claim(base, 10)))
+	})
+
+	t.Run("many deliveries in one transaction, over several statements", func(t *testing.T) {
+		f := setup(t, newStore)
+		ep := f.createEndpoint()
+		ev := f.newEvent(base)
+		var ds []*webhook.Delivery
+		for i := 0; i < 450; i++ {
+			ds = append(ds, newDelivery(ev, ep, base))
+		}
+		tx, err := begin(f)
+		require.NoError(t, err)
+		require.NoError(t, tx.enqueue(ev, ds), name)
+		require.NoError(t, tx.commit())
+		assert.Len(t, f.claim(base, 1000), len(ds))
 	})
 }
 

@@ -6,8 +6,10 @@
 //		storetest.Run(t, func(t *testing.T) webhook.Store { return mystore.New(t) })
 //	}
 //
-// Run finds the optional abilities (webhook.TxEnqueuer, webhook.Notifier,
-// webhook.Maintainer, webhook.StatsReader, webhook.TenantSecretStore) by type assertion and tests those too; a Suite says
+// Run finds the optional abilities (webhook.TxEnqueuer,
+// webhook.InTxEnqueuer, webhook.Notifier, webhook.Maintainer,
+// webhook.StatsReader, webhook.TenantSecretStore) by type assertion and
+// tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
 //
@@ -33,11 +35,12 @@
 //  4. Concurrency: 16 goroutines claim and complete on one store; run it
 //     against the real database, not a test double.
 //  5. The optional abilities your Store offers: TxEnqueuer (Enqueue inside
-//     the application's *sql.Tx), Notifier (wake the dispatcher when other
-//     processes write), Maintainer (retention pruning), StatsReader
-//     (backlog and recent outcomes for dashboards and metrics),
-//     TenantSecretStore (one secret per tenant for its TenantSecret
-//     endpoints).
+//     the application's *sql.Tx), InTxEnqueuer (the same inside any
+//     driver's transaction, a webhook.Tx), Notifier (wake the dispatcher
+//     when other processes write), Maintainer (retention pruning),
+//     StatsReader (backlog and recent outcomes for dashboards and
+//     metrics), TenantSecretStore (one secret per tenant for its
+//     TenantSecret endpoints).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -131,6 +134,9 @@ const (
 	// and Claim and EndpointSecrets return them for TenantSecret
 	// endpoints.
 	TenantSecrets
+	// InTxEnqueuer: EnqueueInTx inside the application's transaction,
+	// given as a webhook.Tx. The Suite needs BeginAppTx or BeginTx.
+	InTxEnqueuer
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -158,6 +164,10 @@ type Suite struct {
 	// BeginTx begins a transaction on the database of s, for the
 	// TxEnqueuer tests: for sqlstore, s.(*sqlstore.Store).DB().BeginTx.
 	BeginTx func(ctx context.Context, s webhook.Store) (*sql.Tx, error)
+	// BeginAppTx begins a transaction on the database of s, for the
+	// InTxEnqueuer tests, when it is not a *sql.Tx (a pgx.Tx through
+	// pgxtx.Wrap, say). Defaults to BeginTx wrapped with webhook.WrapSQLTx.
+	BeginAppTx func(ctx context.Context, s webhook.Store) (AppTx, error)
 	// Retention is the store's retention for the Maintainer tests.
 	// Defaults to RetentionDefault.
 	Retention time.Duration
@@ -173,6 +183,9 @@ func (s Suite) Run(t *testing.T) {
 	features := s.features(t)
 	if features&TxEnqueuer != 0 {
 		t.Run("TxEnqueuer", s.TxEnqueuer)
+	}
+	if features&InTxEnqueuer != 0 {
+		t.Run("InTxEnqueuer", s.InTxEnqueuer)
 	}
 	if features&Notifier != 0 {
 		t.Run("Notifier", s.Notifier)
@@ -258,6 +271,9 @@ func (s Suite) features(t *testing.T) Features {
 	st := s.NewStore(t)
 	if _, ok := st.(webhook.TxEnqueuer); ok && s.BeginTx != nil {
 		f |= TxEnqueuer
+	}
+	if _, ok := st.(webhook.InTxEnqueuer); ok && (s.BeginAppTx != nil || s.BeginTx != nil) {
+		f |= InTxEnqueuer
 	}
 	if _, ok := st.(webhook.Notifier); ok {
 		f |= Notifier

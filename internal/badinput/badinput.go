@@ -51,8 +51,8 @@ type Fixture struct {
 	EndpointID string // an endpoint of TenantID
 	EventType  string // a type EndpointID subscribes to
 	EventID    string // an event of TenantID, published before (for Take)
-	// BeginTx, when set, adds PublishTx calls run in a transaction it
-	// opens; the call rolls it back.
+	// BeginTx, when set, adds PublishTx and PublishInTx calls run in a
+	// transaction it opens; the call rolls it back.
 	BeginTx func(ctx context.Context) (*sql.Tx, error)
 }
 
@@ -224,7 +224,8 @@ func idCalls(f Fixture, name, id string) []Call {
 	return calls
 }
 
-// addPublish adds Publish of ev, and PublishTx when f.BeginTx is set.
+// addPublish adds Publish of ev, and PublishTx and PublishInTx when
+// f.BeginTx is set.
 func addPublish(calls *[]Call, f Fixture, name string, ev webhook.Event) {
 	*calls = append(*calls, Call{Name: "Publish/" + name, Want: webhook.ErrInvalid, Do: func(ctx context.Context, d *webhook.Dispatcher) error {
 		_, err := d.Publish(ctx, ev)
@@ -240,6 +241,15 @@ func addPublish(calls *[]Call, f Fixture, name string, ev webhook.Event) {
 		}
 		defer func() { _ = tx.Rollback() }()
 		_, err = d.PublishTx(ctx, tx, ev)
+		return err
+	}})
+	*calls = append(*calls, Call{Name: "PublishInTx/" + name, Want: webhook.ErrInvalid, Do: func(ctx context.Context, d *webhook.Dispatcher) error {
+		tx, err := f.BeginTx(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		_, err = d.PublishInTx(ctx, webhook.WrapSQLTx(tx), ev)
 		return err
 	}})
 }

@@ -16,11 +16,18 @@ import (
 // and for every string argument that is not UTF-8 without NUL or every
 // time outside the int64-nanosecond range (none should reach the Store
 // either), then passes the call on. The Store it returns implements
-// webhook.TxEnqueuer when s does.
+// webhook.TxEnqueuer and webhook.InTxEnqueuer when s does.
 func Guard(s webhook.Store, report func(string)) webhook.Store {
 	g := &guard{s: s, report: report}
-	if tx, ok := s.(webhook.TxEnqueuer); ok {
+	tx, hasTx := s.(webhook.TxEnqueuer)
+	inTx, hasInTx := s.(webhook.InTxEnqueuer)
+	switch {
+	case hasTx && hasInTx:
+		return &bothGuard{txGuard: &txGuard{guard: g, tx: tx}, inTx: inTx}
+	case hasTx:
 		return &txGuard{guard: g, tx: tx}
+	case hasInTx:
+		return &inTxGuard{guard: g, inTx: inTx}
 	}
 	return g
 }
@@ -148,4 +155,24 @@ type txGuard struct {
 func (g *txGuard) EnqueueTx(ctx context.Context, tx *sql.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
 	g.write("EnqueueTx")
 	return g.tx.EnqueueTx(ctx, tx, ev, deliveries)
+}
+
+type inTxGuard struct {
+	*guard
+	inTx webhook.InTxEnqueuer
+}
+
+func (g *inTxGuard) EnqueueInTx(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	g.write("EnqueueInTx")
+	return g.inTx.EnqueueInTx(ctx, tx, ev, deliveries)
+}
+
+type bothGuard struct {
+	*txGuard
+	inTx webhook.InTxEnqueuer
+}
+
+func (g *bothGuard) EnqueueInTx(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	g.write("EnqueueInTx")
+	return g.inTx.EnqueueInTx(ctx, tx, ev, deliveries)
 }
