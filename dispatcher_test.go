@@ -295,11 +295,18 @@ func TestGoneDisablesAtOnceAndEndsPending(t *testing.T) {
 		c.Workers = 1
 		c.Retry = webhook.FixedSchedule(time.Hour) // a retry would wait an hour
 	})
-	gone := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusGone))
+	// The receiver answers once all three are published: an event
+	// published after the endpoint is disabled makes no delivery at all.
+	published := make(chan struct{})
+	gone := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
+		<-published
+		w.WriteHeader(http.StatusGone)
+	}))
 	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: gone.URL()})
 	for i := 0; i < 3; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
 	}
+	close(published)
 	eventually(t, func() bool { return f.get(t, ep.ID).Disabled }, "410 disables")
 	assert.Equal(t, 1, gone.Len(), "nothing sent after 410")
 	got := f.get(t, ep.ID)
@@ -807,11 +814,18 @@ func TestCountDisableEndsPendingDeliveries(t *testing.T) {
 		c.MaxInFlightPerEndpoint = 1
 		c.Workers = 1
 	})
-	rc := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusInternalServerError))
+	// The receiver answers once all six are published: an event published
+	// after the endpoint is disabled makes no delivery at all.
+	published := make(chan struct{})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithResponder(func(w http.ResponseWriter, _ *http.Request, _ int) {
+		<-published
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
 	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL()})
 	for i := 0; i < 6; i++ {
 		f.publish(t, webhook.Event{Type: "post.created"})
 	}
+	close(published)
 	eventually(t, func() bool { return f.get(t, ep.ID).Disabled }, "disabled at 2")
 	eventually(t, func() bool {
 		return len(f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID, State: webhook.StateFailed})) == 6
