@@ -51,18 +51,6 @@ func (h *Handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request, tena
 		h.apiEndpointError(w, r, err)
 		return
 	}
-	if in.Active != nil && !*in.Active {
-		if err := h.d.DisableEndpoint(ctx, ep.ID, apiDisabledByCustomer); err != nil {
-			// Do not leave behind an enabled endpoint whose secret nobody saw.
-			_ = h.d.DeleteEndpoint(ctx, ep.ID)
-			h.apiError(w, r, err)
-			return
-		}
-		if ep, err = h.endpoint(ctx, tenant, ep.ID); err != nil {
-			h.apiError(w, r, err)
-			return
-		}
-	}
 	w.Header().Set("Location", h.link("/api/endpoints/"+ep.ID))
 	apiWrite(w, http.StatusCreated, apiCreated{apiEndpointJSON: apiEndpoint(ep), Secret: secret})
 }
@@ -95,20 +83,6 @@ func (h *Handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, tena
 	if err != nil {
 		h.apiEndpointError(w, r, err)
 		return
-	}
-	if in.Active != nil && *in.Active == ep.Disabled {
-		if *in.Active {
-			err = h.d.EnableEndpoint(ctx, ep.ID)
-		} else {
-			err = h.d.DisableEndpoint(ctx, ep.ID, apiDisabledByCustomer)
-		}
-		if err == nil {
-			ep, err = h.endpoint(ctx, tenant, ep.ID)
-		}
-		if err != nil {
-			h.apiError(w, r, err)
-			return
-		}
 	}
 	apiWrite(w, http.StatusOK, apiEndpoint(ep))
 }

@@ -15,7 +15,8 @@ import (
 func TestAPIProblems(t *testing.T) {
 	e := apiSetup(t)
 	id, _ := e.createEndpoint(t, "a", "/ok", nil)
-	off, _ := e.createEndpoint(t, "a", "/ok", map[string]any{"active": false})
+	off, _ := e.createEndpoint(t, "a", "/ok", nil)
+	e.mustDo(t, "POST", "/api/endpoints/"+off+"/disable", "a", nil, 200, nil)
 	url := e.recv.URL + "/ok"
 	ep := "/api/endpoints/" + id
 	big := `{"name":"` + strings.Repeat("x", 5000) + `","url":"` + url + `"}`

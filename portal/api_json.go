@@ -78,7 +78,7 @@ func apiEndpoint(ep *webhook.Endpoint) apiEndpointJSON {
 		ContentType:         ep.ContentType,
 		MaxAttempts:         ep.MaxAttempts,
 		Headers:             map[string]string{},
-		Active:              !ep.Disabled,
+		Active:              !ep.Inactive,
 		Disabled:            ep.Disabled,
 		DisabledReason:      apiString(ep.DisabledReason),
 		DisabledAt:          apiTime(ep.DisabledAt),
@@ -224,6 +224,12 @@ func (in *apiEndpointInput) params(tenant string, cur *webhook.Endpoint) webhook
 		Method:      in.Method,
 		ContentType: in.ContentType,
 		MaxAttempts: in.MaxAttempts,
+		// active is the customer's own switch (Endpoint.Inactive), not the
+		// library's auto-disable; absent on a PUT keeps it as it is.
+		Inactive: in.Active != nil && !*in.Active,
+	}
+	if cur != nil && in.Active == nil {
+		p.Inactive = cur.Inactive
 	}
 	if cur != nil && in.URL == cur.RedactedURL() {
 		p.URL = cur.URL

@@ -82,8 +82,8 @@ func TestAPIScenario(t *testing.T) {
 	var off apiCreated
 	e.mustDo(t, "POST", "/api/endpoints", "a", map[string]any{"url": e.recv.URL + "/fail", "max_attempts": 1, "active": false}, 201, &off)
 	secrets = append(secrets, off.Secret)
-	if !off.Disabled || off.DisabledReason == nil || *off.DisabledReason != apiDisabledByCustomer || off.DisabledAt == nil {
-		t.Errorf("created inactive: %+v", off)
+	if off.Active || off.Disabled || off.DisabledReason != nil {
+		t.Errorf("created inactive (paused, not disabled): %+v", off)
 	}
 
 	var list apiList[apiEndpointJSON]
@@ -156,7 +156,10 @@ func TestAPIScenario(t *testing.T) {
 	if got.Disabled || got.DisabledReason != nil || got.ConsecutiveFailures != 0 {
 		t.Errorf("enabled: %+v", got)
 	}
-	e.mustDo(t, "POST", "/api/endpoints/"+off.ID+"/enable", "a", nil, 200, nil)
+	e.mustDo(t, "PUT", "/api/endpoints/"+off.ID, "a", map[string]any{"url": e.recv.URL + "/fail", "max_attempts": 1, "active": true}, 200, &got)
+	if !got.Active {
+		t.Errorf("switched on: %+v", got)
+	}
 	e.publish(t, "a", "post.deleted", 1) // only the catch-all /fail endpoint
 	e.mustDo(t, "GET", "/api/endpoints/"+off.ID, "a", nil, 200, &got)
 	if got.LastFailureAt == nil || got.LastFailureReason == nil || got.ConsecutiveFailures != 1 {

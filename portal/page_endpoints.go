@@ -22,6 +22,7 @@ type pageEndpointView struct {
 	ContentType       string
 	MaxAttempts       int
 	Disabled          bool
+	Inactive          bool // the customer paused it
 	DisabledReason    string
 	DisabledAt        time.Time
 	LastSuccessAt     time.Time
@@ -35,7 +36,7 @@ type pageEndpointView struct {
 func (h *Handler) pageEndpointView(ep *webhook.Endpoint) pageEndpointView {
 	return pageEndpointView{ID: ep.ID, Name: ep.Name, URL: ep.RedactedURL(), Link: h.link("/endpoints/" + ep.ID),
 		Events: ep.Events, Method: ep.Method, ContentType: ep.ContentType, MaxAttempts: ep.MaxAttempts,
-		Disabled: ep.Disabled, DisabledReason: ep.DisabledReason, DisabledAt: ep.DisabledAt,
+		Disabled: ep.Disabled, DisabledReason: ep.DisabledReason, DisabledAt: ep.DisabledAt, Inactive: ep.Inactive,
 		LastSuccessAt: ep.LastSuccessAt, LastFailureAt: ep.LastFailureAt, LastFailureReason: ep.LastFailureReason,
 		Failures: ep.ConsecutiveFailures, CreatedAt: ep.CreatedAt}
 }
@@ -98,13 +99,6 @@ func (h *Handler) pageCreate(w http.ResponseWriter, r *http.Request, tenant stri
 		}
 		h.pageError(w, r, err)
 		return
-	}
-	if !f.Active {
-		if err := h.d.DisableEndpoint(r.Context(), ep.ID, "created inactive"); err != nil {
-			h.pageError(w, r, err)
-			return
-		}
-		ep.Disabled, ep.DisabledReason = true, "created inactive"
 	}
 	h.pageRender(w, r, http.StatusCreated, "secret.html", tenant, "Webhook created", pageSecretBody{Endpoint: h.pageEndpointView(ep), Secret: secret})
 }

@@ -66,8 +66,8 @@ func TestPageCreateShowsSecretOnce(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		eps, _ := env.d.ListEndpoints(context.Background(), "acme")
-		if len(eps) != 2 || !eps[1].Disabled {
-			t.Fatalf("the second endpoint is not disabled: %+v", eps)
+		if len(eps) != 2 || !eps[1].Inactive || eps[1].Disabled {
+			t.Fatalf("the second endpoint is not paused (inactive, not disabled): %+v", eps)
 		}
 	})
 }

@@ -16,7 +16,7 @@ import (
 type pageForm struct {
 	Action      string // where the form posts
 	ID          string // prefix of its fields' ids: "new" or "edit"
-	Edit        bool   // an existing endpoint: no secret or active fields
+	Edit        bool   // an existing endpoint: no secret field
 	Name        string
 	URL         string
 	Method      string
@@ -48,7 +48,7 @@ func (h *Handler) pageNewForm() *pageForm {
 // pageEditForm is the edit form of ep, showing its URL redacted.
 func (h *Handler) pageEditForm(ep *webhook.Endpoint) *pageForm {
 	f := &pageForm{Action: h.link("/endpoints/" + ep.ID), ID: "edit", Edit: true, Name: ep.Name, URL: ep.RedactedURL(),
-		Method: ep.Method, ContentType: ep.ContentType, Active: !ep.Disabled}
+		Method: ep.Method, ContentType: ep.ContentType, Active: !ep.Inactive}
 	if ep.MaxAttempts > 0 {
 		f.MaxAttempts = strconv.Itoa(ep.MaxAttempts)
 	}
@@ -94,7 +94,7 @@ func (h *Handler) pageParseForm(r *http.Request, cur *webhook.Endpoint) (webhook
 	f.ContentType = r.PostFormValue("content_type")
 	f.MaxAttempts = strings.TrimSpace(r.PostFormValue("max_attempts"))
 	f.Active = r.PostFormValue("active") != ""
-	p := webhook.EndpointParams{Name: f.Name, URL: f.URL, Method: f.Method, ContentType: f.ContentType}
+	p := webhook.EndpointParams{Name: f.Name, URL: f.URL, Method: f.Method, ContentType: f.ContentType, Inactive: !f.Active}
 	if cur != nil {
 		p.Headers = cur.Headers
 		if f.URL == cur.RedactedURL() {
