@@ -23,6 +23,7 @@ const (
 	ResponseReadLimitDefault      = 64 << 10
 	ResponseExcerptDefault        = 1 << 10
 	MaintenanceIntervalDefault    = time.Minute
+	MinSecretLenDefault           = 16
 	// UserAgentDefault is the User-Agent of deliveries.
 	UserAgentDefault = "outhook/" + Version
 	// TestEventMessageDefault is the message of SendTest's event.
@@ -163,6 +164,12 @@ type Config struct {
 	// writes its own. At most MaxTestEventMessageLen bytes of UTF-8
 	// without control characters.
 	TestEventMessage string
+	// MinSecretLen is the shortest secret a caller may supply
+	// (EndpointParams.Secret, SetTenantSecret); generated secrets are 32
+	// random bytes whatever it says. A product whose customers type
+	// secrets of any length (the workspace product) sets 1. Defaults to
+	// MinSecretLenDefault (16); at most 256.
+	MinSecretLen int
 	// Clock is the time source. Defaults to time.Now.
 	Clock func() time.Time
 	// MaintenanceInterval is how often a Store implementing Maintainer is
@@ -240,6 +247,7 @@ func (c *Config) withDefaults() (Config, error) {
 	setDefault(&cfg.MaxRetryAfter, MaxRetryAfterDefault)
 	setDefault(&cfg.ResponseExcerpt, ResponseExcerptDefault)
 	setDefault(&cfg.MaintenanceInterval, MaintenanceIntervalDefault)
+	setDefault(&cfg.MinSecretLen, MinSecretLenDefault)
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -302,6 +310,9 @@ func (c *Config) validate() error {
 	}
 	if rec := c.recordTimeout(); c.RequestTimeout >= 0 && c.Lease-c.RequestTimeout <= rec {
 		bad("Lease (%s) must exceed RequestTimeout (%s) plus the %s an attempt may take to be recorded, or a slow attempt could be sent twice at once: raise Lease or lower RequestTimeout", c.Lease, c.RequestTimeout, rec)
+	}
+	if c.MinSecretLen < 0 || c.MinSecretLen > maxSecretLen {
+		bad("MinSecretLen is %d: use 1 to %d, or 0 for %d", c.MinSecretLen, maxSecretLen, MinSecretLenDefault)
 	}
 	if c.MaxPayloadBytes < 0 {
 		bad("MaxPayloadBytes is negative: use a positive size, or 0 for %d", MaxPayloadBytesDefault)

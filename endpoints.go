@@ -60,14 +60,17 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 // checkSecret rejects custom secrets the signer cannot use, and ones too
 // short to be secret.
 func (d *Dispatcher) checkSecret(secret string) error {
-	if len(secret) < 16 || len(secret) > 256 || strings.TrimSpace(secret) != secret || !validText(secret) {
-		return invalid("Secret", "use 16 to 256 bytes of UTF-8 without NUL or surrounding spaces, or leave it empty to generate one")
+	if len(secret) < d.cfg.MinSecretLen || len(secret) > maxSecretLen || strings.TrimSpace(secret) != secret || !validText(secret) {
+		return invalid("Secret", "use %d to %d bytes of UTF-8 without NUL or surrounding spaces, or leave it empty to generate one", d.cfg.MinSecretLen, maxSecretLen)
 	}
 	if v, ok := d.cfg.Signer.(SecretValidator); ok {
 		return v.ValidateSecret(secret)
 	}
 	return nil
 }
+
+// maxSecretLen bounds a secret the caller supplies.
+const maxSecretLen = 256
 
 // GetEndpoint returns the endpoint, or ErrNotFound.
 //

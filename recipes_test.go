@@ -157,3 +157,25 @@ func TestNewClientWithOptions(t *testing.T) {
 	_, ok := c.Transport.(interface{ CloseIdleConnections() })
 	assert.True(t, ok, "Shutdown can close idle connections")
 }
+
+// The workspace product takes a secret of any length; MinSecretLen lets an
+// application accept what its customers type, and still bounds it.
+func TestMinSecretLen(t *testing.T) {
+	ctx := context.Background()
+	newD := func(minLen int) *webhook.Dispatcher {
+		d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
+			AllowPrivateNetworks: true, Signer: webhook.HMACSigner{Header: "X-Signature"}, MinSecretLen: minLen,
+		})
+		require.NoError(t, err)
+		return d
+	}
+	_, _, err := newD(0).CreateEndpoint(ctx, webhook.EndpointParams{URL: "http://127.0.0.1:9/h", Secret: "abc"})
+	require.ErrorIs(t, err, webhook.ErrInvalid, "the default wants 16 bytes")
+	_, secret, err := newD(1).CreateEndpoint(ctx, webhook.EndpointParams{URL: "http://127.0.0.1:9/h", Secret: "abc"})
+	require.NoError(t, err)
+	assert.Equal(t, "abc", secret)
+	_, _, err = newD(1).CreateEndpoint(ctx, webhook.EndpointParams{URL: "http://127.0.0.1:9/h", Secret: strings.Repeat("s", 257)})
+	require.ErrorIs(t, err, webhook.ErrInvalid, "at most 256 bytes")
+	_, err = webhook.NewDispatcher(memstore.New(), &webhook.Config{MinSecretLen: 300})
+	require.ErrorContains(t, err, "Config.MinSecretLen")
+}
