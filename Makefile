@@ -29,7 +29,7 @@ unit-run:
 
 ## bench: outhook against River, raw net/http and plain SQL loops on a throwaway
 ## durable PostgreSQL (fsync and synchronous_commit on); writes BENCHMARKS.md
-## and bench/ratios.svg. Full mode: 3 runs of each, about 10 minutes or more.
+## and bench/ratios.svg. Full mode: 3 runs of each, 15 minutes or more on 2 cores.
 bench:
 	@env -u OUTHOOK_TEST_POSTGRES_URL OUTHOOK_PG_DURABLE=1 OUTHOOK_BENCH_COMMAND="make bench" \
 		./scripts/with-postgres.sh go run ./bench -out BENCHMARKS.md
