@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,7 +130,7 @@ func rowDefs(e *env) []rowDef {
 	defs := []rowDef{
 		{"memstore", "memstore end to end, 32 in flight", "deliveries/s", "raw/s", "memstore/s", "tuned net/http POST loop", false, 0.9, 0, "≥ 0.9×"},
 		{"memstore", "CPU per delivery: memstore vs raw loop", "µs", "raw_cpu_us", "memstore_cpu_us", "tuned net/http POST loop", true, 0, 0, ""},
-		{"pg-burndown", "PostgreSQL burn-down, " + n + " events (vs River defaults)", "deliveries/s", "river_default/s", "outhook/s", "River v0.51.2, defaults", false, 0, 0, ""},
+		{"pg-burndown", "PostgreSQL burn-down, " + n + " events (vs River defaults)", "deliveries/s", "river_default/s", "outhook/s", "River " + depVersion("github.com/riverqueue/river") + ", defaults", false, 0, 0, ""},
 		{"pg-burndown", "PostgreSQL burn-down, " + n + " events (vs River tuned)", "deliveries/s", "river_tuned/s", "outhook/s", "River, FetchCooldown 5 ms", false, 1.5, 0, "≥ 1.5×"},
 		{"pg-burndown", "PostgreSQL client CPU per delivery (burn-down)", "µs", "river_tuned_cpu_us", "outhook_cpu_us", "River, FetchCooldown 5 ms", true, 0, 150, "≤ 150 µs"},
 		{"pg-burndown", "PostgreSQL loading " + n + " events", "events/s", "river_load/s", "outhook_load/s", "River InsertMany, 1000 a call", false, 1.0, 0, "≥ 1×"},
@@ -277,7 +278,7 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	} else {
 		w("| PostgreSQL | not used |\n")
 	}
-	w("| SQLite | %s (modernc.org/sqlite v1.62.0), journal_mode=%s, synchronous=%s (1 = NORMAL) |\n", m.sqlite["version"], m.sqlite["journal_mode"], m.sqlite["synchronous"])
+	w("| SQLite | %s (modernc.org/sqlite %s), journal_mode=%s, synchronous=%s (1 = NORMAL) |\n", m.sqlite["version"], depVersion("modernc.org/sqlite"), m.sqlite["journal_mode"], m.sqlite["synchronous"])
 	w("| load average (uptime) | %s at the start, %s at the end |\n", m.loadStart, m.loadEnd)
 	w("| run time | %.0f s |\n\n", m.elapsed.Seconds())
 	w("## Command\n\n```\n")
@@ -312,7 +313,7 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	w("  keep at most 4096 events waiting; deliveries/s at the receiver over %s after %s of warm-up.\n", e.p.window, e.p.warmup)
 	w("- **PostgreSQL burn-down**: %d events to one endpoint are published first (River: `InsertMany`,\n", e.p.pgN)
 	w("  1000 a call; outhook: %s), then the time from `Start` to the last delivery at the receiver.\n", loadHow(e))
-	w("  River v0.51.2 with riverpgxv5 (pgx v5.12.0), 100 workers on the default queue, with its defaults\n")
+	w("  River %s with riverpgxv5 (pgx %s), 100 workers on the default queue, with its defaults\n", depVersion("github.com/riverqueue/river"), depVersion("github.com/jackc/pgx/v5"))
 	w("  (FetchCooldown 100 ms) and with FetchCooldown 5 ms; outhook's sqlstore on the same database, in\n")
 	w("  tables of its own. Both pools hold %d connections (pgxpool MaxConns; `SetMaxOpenConns` and\n", pgPool)
 	w("  `SetMaxIdleConns`); outhook's store has the LISTEN/NOTIFY hook. A CHECKPOINT precedes each timing.\n")
@@ -340,6 +341,22 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	w("- **Pending** (full mode): outhook's time per delivery for its first %d deliveries with 10k and with\n", e.p.pendingK)
 	w("  100k deliveries pending on PostgreSQL (one run).\n")
 	return b.String()
+}
+
+// depVersion is the version of the module at path this binary was built
+// with.
+func depVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				if d.Replace != nil {
+					d = d.Replace
+				}
+				return d.Version
+			}
+		}
+	}
+	return "(version unknown)"
 }
 
 func loadHow(e *env) string {
