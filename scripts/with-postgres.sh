@@ -17,6 +17,11 @@
 #
 # Run as root, the server runs as the postgres user (PostgreSQL refuses
 # root). PGBIN may name the directory holding initdb and pg_ctl.
+#
+# For speed the server runs with fsync, synchronous_commit and
+# full_page_writes off: the tests need no durability. OUTHOOK_PG_DURABLE=1
+# keeps PostgreSQL's durable defaults (all three on), as `make bench` does:
+# a benchmark against a server that never flushes measures nothing real.
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -94,6 +99,12 @@ as_server "$PGBIN/initdb" -D "$dir/data" -U outhook -A trust -E UTF8 --no-sync >
 	exit 1
 }
 
+if [ "${OUTHOOK_PG_DURABLE:-}" = "1" ]; then
+	durability=""
+else
+	durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+
 # A free port: try random ones until one is closed and the server starts.
 started=""
 for _ in $(seq 1 20); do
@@ -102,7 +113,7 @@ for _ in $(seq 1 20); do
 		continue
 	fi
 	if as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir $durability -c max_connections=300" \
 		start >/dev/null; then
 		started=1
 		break
@@ -116,7 +127,12 @@ fi
 
 as_server "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U outhook outhook_test
 export OUTHOOK_TEST_POSTGRES_URL="postgres://outhook@127.0.0.1:$port/outhook_test?sslmode=disable"
-echo "with-postgres: PostgreSQL $("$PGBIN/pg_ctl" --version | awk '{print $3}') at $OUTHOOK_TEST_POSTGRES_URL" >&2
+if [ -n "$durability" ]; then
+	mode="fsync off"
+else
+	mode="durable: fsync and synchronous_commit on"
+fi
+echo "with-postgres: PostgreSQL $("$PGBIN/pg_ctl" --version | awk '{print $3}') at $OUTHOOK_TEST_POSTGRES_URL ($mode)" >&2
 
 set +e
 "$@"
