@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // BenchmarkIsolation measures what broken endpoints cost the healthy ones:
@@ -81,7 +81,7 @@ func isolationRun(b *testing.B, healthy int, bad []string, window time.Duration)
 		tenants = append(tenants, createIn(b, d, fmt.Sprintf("ok-%d", i), ok.URL))
 	}
 	for i, kind := range bad {
-		url := hostileServer(b, kind)
+		url := webhooktest.NewHostile(b, webhooktest.Misbehavior(kind))
 		tenants = append(tenants, createIn(b, d, fmt.Sprintf("bad-%d-%s", i, kind), url))
 	}
 	if err := d.Start(ctx); err != nil {
@@ -135,73 +135,4 @@ func createIn(b *testing.B, d *webhook.Dispatcher, tenant, url string) string {
 		b.Fatal(err)
 	}
 	return tenant
-}
-
-// hostileServer starts a loopback server that misbehaves as kind says and
-// returns its URL; it stops when the benchmark ends.
-func hostileServer(b *testing.B, kind string) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	var conns sync.WaitGroup
-	b.Cleanup(func() {
-		close(done)
-		ln.Close()
-		conns.Wait()
-	})
-	serve := func(c net.Conn) {
-		defer conns.Done()
-		defer c.Close()
-		go func() { <-done; c.Close() }()
-		buf := make([]byte, 4096)
-		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		_, _ = c.Read(buf) // the request, or most of it
-		_ = c.SetReadDeadline(time.Time{})
-		switch kind {
-		case "hang":
-			_, _ = io.Copy(io.Discard, c)
-		case "slowloris":
-			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\n"))
-			for {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				select {
-				case <-done:
-					return
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
-		case "endless":
-			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"))
-			chunk := make([]byte, 32<<10)
-			for {
-				if _, err := c.Write(chunk); err != nil {
-					return
-				}
-			}
-		case "reset":
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-		case "garbage":
-			_, _ = c.Write([]byte("\x00\xff garbage \r\n\r\n not http at all"))
-		case "429":
-			_, _ = c.Write([]byte("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\r\n"))
-		}
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go serve(c)
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/hook"
 }

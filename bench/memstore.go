@@ -10,6 +10,7 @@ import (
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
+	"github.com/outhook/webhook/webhooktest"
 )
 
 // inFlight is how many deliveries the raw loop and memstore keep in
@@ -207,7 +208,7 @@ func isolationRun(ctx context.Context, e *env, bad []string) (float64, error) {
 		tenants = append(tenants, t)
 	}
 	for i, kind := range bad {
-		url, stop, err := hostile(kind)
+		url, stop, err := webhooktest.StartHostile(webhooktest.Misbehavior(kind))
 		if err != nil {
 			return 0, err
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -134,75 +133,4 @@ func parseLiveID(id string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, ns), true
-}
-
-// hostile starts a loopback server that misbehaves as kind says: "hang"
-// (accepts, reads, never answers), "slowloris" (a status line, then a
-// header byte every 200 ms), "endless" (an endless body), "reset" (RST
-// at once), "garbage" (bytes that are not HTTP), "429" (Too Many Requests,
-// Retry-After one hour). It returns the URL and a function that stops it.
-func hostile(kind string) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	done := make(chan struct{})
-	var conns sync.WaitGroup
-	serve := func(c net.Conn) {
-		defer conns.Done()
-		defer c.Close()
-		go func() { <-done; c.Close() }()
-		buf := make([]byte, 4096)
-		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		_, _ = c.Read(buf) // the request, or most of it
-		_ = c.SetReadDeadline(time.Time{})
-		switch kind {
-		case "hang":
-			_, _ = io.Copy(io.Discard, c)
-		case "slowloris":
-			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\n"))
-			for {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				select {
-				case <-done:
-					return
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
-		case "endless":
-			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"))
-			chunk := bytes.Repeat([]byte("x"), 32<<10)
-			for {
-				if _, err := c.Write(chunk); err != nil {
-					return
-				}
-			}
-		case "reset":
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-		case "garbage":
-			_, _ = c.Write([]byte("\x00\xff garbage \r\n\r\n not http at all"))
-		case "429":
-			_, _ = c.Write([]byte("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\r\n"))
-		}
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go serve(c)
-		}
-	}()
-	stop := func() {
-		close(done)
-		ln.Close()
-		conns.Wait()
-	}
-	return "http://" + ln.Addr().String() + "/hook", stop, nil
 }
