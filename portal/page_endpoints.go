@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -110,6 +111,7 @@ type pageDetailBody struct {
 	Log        pageLog
 	Test       *webhook.Attempt // the result of "Send test event", on its response only
 	RecoverMin string           // a default for the recover field
+	Backlog    *webhook.Counts  // Dispatcher.Stats for this endpoint; nil when the Store has none
 }
 
 // pageLog is the delivery log of the page with its filter and paging.
@@ -162,7 +164,25 @@ func (h *Handler) pageDetail(w http.ResponseWriter, r *http.Request, tenant stri
 	}
 	body := pageDetailBody{Endpoint: v, Form: f, Log: log, Test: test,
 		RecoverMin: h.cfg.Clock().Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04")}
+	if body.Backlog, err = h.pageBacklog(ctx, tenant, ep.ID); err != nil {
+		h.pageError(w, r, err)
+		return
+	}
 	h.pageRender(w, r, status, "endpoint.html", tenant, ep.Name, body)
+}
+
+// pageBacklog reads the endpoint's backlog and last day's attempts from
+// Dispatcher.Stats; nil, nil when the Store does not serve Stats.
+func (h *Handler) pageBacklog(ctx context.Context, tenant, endpointID string) (*webhook.Counts, error) {
+	st, err := h.d.Stats(ctx, webhook.StatsParams{Now: h.cfg.Clock(), Window: 24 * time.Hour,
+		TenantID: tenant, EndpointIDs: []string{endpointID}})
+	if errors.Is(err, webhook.ErrNotSupported) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &st.Counts, nil
 }
 
 // pageLogFor reads one page of the endpoint's delivery log as the query

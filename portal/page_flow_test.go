@@ -351,3 +351,18 @@ func TestPageChart(t *testing.T) {
 		}
 	})
 }
+
+// The endpoint page reads Dispatcher.Stats: what waits to be delivered,
+// since when, and the last day's attempts.
+func TestPageShowsBacklogFromStats(t *testing.T) {
+	env := newPageEnv(t, "", nil)
+	ep := env.createEndpoint(t, "acme", "hook", "http://127.0.0.1:9/h")
+	env.publish(t, "acme", "post.created", 3) // the Dispatcher is not started: they wait
+	pc := env.signIn(t, "acme")
+	_, body := pc.get("/endpoints/" + ep.ID)
+	for _, want := range []string{"Waiting to be delivered", "<dd>3 <span", "Attempts, last 24 h", "0 succeeded, 0 failed"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the endpoint page lacks %q", want)
+		}
+	}
+}
