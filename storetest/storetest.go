@@ -8,7 +8,8 @@
 //
 // Run finds the optional abilities (webhook.TxEnqueuer,
 // webhook.InTxEnqueuer, webhook.Notifier, webhook.Maintainer,
-// webhook.StatsReader, webhook.TenantSecretStore) by type assertion and
+// webhook.StatsReader, webhook.TenantSecretStore, webhook.BatchCompleter)
+// by type assertion and
 // tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
@@ -137,6 +138,9 @@ const (
 	// InTxEnqueuer: EnqueueInTx inside the application's transaction,
 	// given as a webhook.Tx. The Suite needs BeginAppTx or BeginTx.
 	InTxEnqueuer
+	// BatchCompleter: webhook.BatchCompleter records many completions in
+	// one atomic step, each as Complete would.
+	BatchCompleter
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -198,6 +202,9 @@ func (s Suite) Run(t *testing.T) {
 	}
 	if features&TenantSecrets != 0 {
 		t.Run("TenantSecrets", s.TenantSecrets)
+	}
+	if features&BatchCompleter != 0 {
+		t.Run("BatchCompleter", s.BatchCompleter)
 	}
 }
 
@@ -286,6 +293,9 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.TenantSecretStore); ok {
 		f |= TenantSecrets
+	}
+	if _, ok := st.(webhook.BatchCompleter); ok {
+		f |= BatchCompleter
 	}
 	return f
 }
