@@ -293,6 +293,10 @@ const SuccessGranularity = time.Second
 // A returned error means the batch as a whole failed and none of it
 // applied; the results are then nil. Otherwise the results match cs one
 // for one.
+//
+// The dispatcher prefers CompleteBatch to Complete: a Store that wraps
+// another by embedding it and overrides Complete (to instrument it, say)
+// must override CompleteBatch too, or the embedded one is called instead.
 type BatchCompleter interface {
 	// CompleteBatch records cs in one atomic step.
 	CompleteBatch(ctx context.Context, cs []Completion) ([]CompletionResult, error)
