@@ -2,8 +2,13 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,4 +115,84 @@ func claimedCompletions(b *testing.B, s *sqlstore.Store, ep *webhook.Endpoint, n
 		}
 	}
 	return out
+}
+
+// unbatched hides CompleteBatch (and every other optional ability) of the
+// store it holds: the dispatcher then calls Complete per attempt.
+type unbatched struct{ webhook.Store }
+
+// BenchmarkBurnDownCompleter is the dispatcher end to end: one op = one
+// pre-published event delivered to one loopback endpoint answering 204
+// (Workers 64, MaxInFlightPerEndpoint 64), the completer batching
+// ("batch") or one Complete per attempt ("single", the Store's
+// CompleteBatch hidden). Publishing is outside the timer.
+//
+//	scripts/with-postgres.sh sh -c 'cd integration && go test -run "^$" -bench BurnDownCompleter -benchtime 2000x -count 5 .'
+func BenchmarkBurnDownCompleter(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	stores := map[string]func(b *testing.B) *sqlstore.Store{
+		"sqlite": func(b *testing.B) *sqlstore.Store {
+			db, _ := openSQLite(b, "sqlite")
+			return newStore(b, db, sqlstore.SQLite, nil)
+		},
+		"postgres": func(b *testing.B) *sqlstore.Store {
+			pgURL(b)
+			db, _ := openPG(b)
+			return newStore(b, db, sqlstore.Postgres, nil)
+		},
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, mode := range []string{"single", "batch"} {
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				var store webhook.Store = stores[name](b)
+				if mode == "single" {
+					store = unbatched{store}
+				}
+				var done atomic.Int64
+				all := make(chan struct{})
+				n := int64(b.N)
+				d, err := webhook.NewDispatcher(store, &webhook.Config{
+					AllowPrivateNetworks: true, Workers: 64, MaxInFlightPerEndpoint: 64,
+					OnAttempt: func(r webhook.AttemptResult) {
+						if r.Outcome == webhook.OutcomeSuccess && done.Add(1) == n {
+							close(all)
+						}
+					},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{URL: srv.URL}); err != nil {
+					b.Fatal(err)
+				}
+				for range b.N {
+					if _, err := d.Publish(ctx, webhook.Event{Type: "post.created", Data: json.RawMessage(benchBody)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				start := time.Now()
+				cpu := cpuTime()
+				if err := d.Start(ctx); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case <-all:
+				case <-time.After(5 * time.Minute):
+					b.Fatalf("delivered %d of %d", done.Load(), n)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
+				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "client-cpu-ns/op")
+				b.StopTimer()
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				_ = d.Shutdown(sctx)
+			})
+		}
+	}
 }
