@@ -41,7 +41,8 @@
 //     when other processes write), Maintainer (retention pruning),
 //     StatsReader (backlog and recent outcomes for dashboards and
 //     metrics), TenantSecretStore (one secret per tenant for its
-//     TenantSecret endpoints).
+//     TenantSecret endpoints), BatchCompleter (many completions in one
+//     transaction, each endpoint row locked and written once).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -91,6 +92,11 @@
 //     end of its range, never wraps it around.
 //   - UpdateEndpoint keeps TenantID and CreatedAt as stored.
 //   - A disabled endpoint counts toward the per-tenant limit.
+//   - CompleteBatch (webhook.BatchCompleter) gives each completion what
+//     Complete would have in the same order, except that a success may
+//     leave LastSuccessAt stale by less than webhook.SuccessGranularity
+//     (never earlier than it was); a success always resets
+//     ConsecutiveFailures. Complete itself stays exact.
 package storetest
 
 import (
