@@ -105,7 +105,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		comp.Outcome = OutcomeRetry
 		comp.RetryAt = now.Add(d.retryDelay(a.Number, resp.retryAfter))
 	}
-	after, disabled, err := d.store.Complete(ctx, comp)
+	after, disabled, err := d.record(ctx, comp)
 	if err != nil {
 		level, msg := slog.LevelError, "webhook: recording attempt failed"
 		switch {

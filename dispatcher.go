@@ -34,6 +34,8 @@ type Dispatcher struct {
 	cancel context.CancelFunc // aborts in-flight requests
 	wg     sync.WaitGroup     // every goroutine Start launched
 
+	completer completer // batches completions for a BatchCompleter (completer.go)
+
 	// abortRec is cancelled when Shutdown ends (its context expired, or
 	// everything returned): it aborts attempts still being recorded.
 	abortRec       context.Context

@@ -31,6 +31,20 @@ func (s *completeStore) Complete(ctx context.Context, c webhook.Completion) (*we
 	return s.complete(ctx, c)
 }
 
+// CompleteBatch runs complete for each completion, so that the dispatcher's
+// batched path meets the same stuck or slow Complete.
+func (s *completeStore) CompleteBatch(ctx context.Context, cs []webhook.Completion) ([]webhook.CompletionResult, error) {
+	out := make([]webhook.CompletionResult, len(cs))
+	for i, c := range cs {
+		ep, disabled, err := s.complete(ctx, c)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out[i] = webhook.CompletionResult{Endpoint: ep, Disabled: disabled, Err: err}
+	}
+	return out, nil
+}
+
 // signal sends on ch without blocking.
 func signal(ch chan<- struct{}) {
 	select {

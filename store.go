@@ -269,3 +269,47 @@ type Maintainer interface {
 	// Maintain does one round of housekeeping.
 	Maintain(ctx context.Context, now time.Time) error
 }
+
+// SuccessGranularity is how stale a batched success may leave an
+// endpoint's LastSuccessAt: a BatchCompleter need not write the endpoint
+// row for a success when its ConsecutiveFailures is already 0 and its
+// LastSuccessAt is at most this much older than the completion's Now. A
+// success therefore always resets the failure count at once, and
+// LastSuccessAt lags the latest success by less than SuccessGranularity.
+// Store.Complete stays exact.
+const SuccessGranularity = time.Second
+
+// BatchCompleter is an optional Store ability, found by type assertion:
+// record many finished attempts in one atomic step (one transaction), each
+// endpoint's counters updated once per batch. The dispatcher's completer
+// uses it when the Store has it and falls back to Complete per attempt
+// otherwise.
+//
+// CompleteBatch applies cs in order with exactly the semantics of calling
+// Complete once per element in that order, except that a success may leave
+// LastSuccessAt up to SuccessGranularity stale (see there). Each
+// completion applies or is ErrLeaseLost (in its CompletionResult)
+// independently of the others: a stale token spoils only its own element.
+// A returned error means the batch as a whole failed and none of it
+// applied; the results are then nil. Otherwise the results match cs one
+// for one.
+//
+// The dispatcher prefers CompleteBatch to Complete: a Store that wraps
+// another by embedding it and overrides Complete (to instrument it, say)
+// must override CompleteBatch too, or the embedded one is called instead.
+type BatchCompleter interface {
+	// CompleteBatch records cs in one atomic step.
+	CompleteBatch(ctx context.Context, cs []Completion) ([]CompletionResult, error)
+}
+
+// CompletionResult is what one completion of a CompleteBatch did: what
+// Complete would have returned for it.
+type CompletionResult struct {
+	// Endpoint is the endpoint as this completion left it (nil with Err).
+	Endpoint *Endpoint
+	// Disabled is set when this completion disabled the endpoint.
+	Disabled bool
+	// Err is ErrLeaseLost (possibly wrapped) when the completion recorded
+	// nothing, or a validation error for a malformed completion.
+	Err error
+}

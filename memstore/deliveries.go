@@ -201,18 +201,31 @@ func (s *Store) expireLeases(now time.Time) {
 // LastFailureReason to c.Attempt.Error. An endpoint disabled by count gets
 // the reason "N consecutive failed deliveries; last: <c.Attempt.Error>".
 func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.Endpoint, bool, error) {
-	if c.Attempt == nil {
-		return nil, false, invalid("Completion.Attempt is nil")
-	}
-	switch c.Outcome {
-	case webhook.OutcomeSuccess, webhook.OutcomeRetry, webhook.OutcomeFail:
-	default:
-		return nil, false, invalid("Completion.Outcome %d is not one of the Outcome constants", c.Outcome)
+	if err := checkCompletion(c); err != nil {
+		return nil, false, err
 	}
 	if err := s.lock(ctx); err != nil {
 		return nil, false, err
 	}
 	defer s.mu.Unlock()
+	return s.complete(c)
+}
+
+// checkCompletion rejects a completion Complete cannot apply.
+func checkCompletion(c webhook.Completion) error {
+	if c.Attempt == nil {
+		return invalid("Completion.Attempt is nil")
+	}
+	switch c.Outcome {
+	case webhook.OutcomeSuccess, webhook.OutcomeRetry, webhook.OutcomeFail:
+	default:
+		return invalid("Completion.Outcome %d is not one of the Outcome constants", c.Outcome)
+	}
+	return nil
+}
+
+// complete is Complete under s.mu.
+func (s *Store) complete(c webhook.Completion) (*webhook.Endpoint, bool, error) {
 	dr, ok := s.deliveries[c.DeliveryID]
 	if !ok {
 		return nil, false, fmt.Errorf("memstore: delivery %q is gone: %w (%w)", c.DeliveryID, webhook.ErrLeaseLost, webhook.ErrNotFound)

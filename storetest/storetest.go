@@ -8,7 +8,8 @@
 //
 // Run finds the optional abilities (webhook.TxEnqueuer,
 // webhook.InTxEnqueuer, webhook.Notifier, webhook.Maintainer,
-// webhook.StatsReader, webhook.TenantSecretStore) by type assertion and
+// webhook.StatsReader, webhook.TenantSecretStore, webhook.BatchCompleter)
+// by type assertion and
 // tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
 // at a time.
@@ -40,7 +41,8 @@
 //     when other processes write), Maintainer (retention pruning),
 //     StatsReader (backlog and recent outcomes for dashboards and
 //     metrics), TenantSecretStore (one secret per tenant for its
-//     TenantSecret endpoints).
+//     TenantSecret endpoints), BatchCompleter (many completions in one
+//     transaction, each endpoint row locked and written once).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -90,6 +92,11 @@
 //     end of its range, never wraps it around.
 //   - UpdateEndpoint keeps TenantID and CreatedAt as stored.
 //   - A disabled endpoint counts toward the per-tenant limit.
+//   - CompleteBatch (webhook.BatchCompleter) gives each completion what
+//     Complete would have in the same order, except that a success may
+//     leave LastSuccessAt stale by less than webhook.SuccessGranularity
+//     (never earlier than it was); a success always resets
+//     ConsecutiveFailures. Complete itself stays exact.
 package storetest
 
 import (
@@ -137,6 +144,9 @@ const (
 	// InTxEnqueuer: EnqueueInTx inside the application's transaction,
 	// given as a webhook.Tx. The Suite needs BeginAppTx or BeginTx.
 	InTxEnqueuer
+	// BatchCompleter: webhook.BatchCompleter records many completions in
+	// one atomic step, each as Complete would.
+	BatchCompleter
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -198,6 +208,9 @@ func (s Suite) Run(t *testing.T) {
 	}
 	if features&TenantSecrets != 0 {
 		t.Run("TenantSecrets", s.TenantSecrets)
+	}
+	if features&BatchCompleter != 0 {
+		t.Run("BatchCompleter", s.BatchCompleter)
 	}
 }
 
@@ -286,6 +299,9 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.TenantSecretStore); ok {
 		f |= TenantSecrets
+	}
+	if _, ok := st.(webhook.BatchCompleter); ok {
+		f |= BatchCompleter
 	}
 	return f
 }
