@@ -108,9 +108,11 @@ func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) {
 	if len(live) == 0 {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(live[0].ctx))
-	if !deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(context.WithoutCancel(live[0].ctx), deadline)
+	ctx, cancel := context.WithoutCancel(live[0].ctx), context.CancelFunc(nil)
+	if deadline.IsZero() {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 	}
 	stop := context.AfterFunc(d.abortRec, cancel)
 	defer func() {
