@@ -18,7 +18,8 @@ func benchSign(b *testing.B, s webhook.Signer, secrets ...string) {
 	m := webhook.Message{ID: "msg_2zVHgEWWSNZ7nA2pH1PfyMC9vZx", Timestamp: time.Unix(1_800_000_000, 0),
 		Body: make([]byte, 300), Secrets: secrets}
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := s.Sign(h, m); err != nil {
 			b.Fatal(err)
 		}
@@ -54,7 +55,8 @@ func BenchmarkPublishMemstore(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		for b.Loop() {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
 			if _, err := d.Publish(ctx, webhook.Event{Type: "post.created", Data: data}); err != nil {
 				b.Fatal(err)
 			}
@@ -68,9 +70,8 @@ func BenchmarkPublishMemstore(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
 			id := "e" + itoa(i)
 			ev := webhook.Event{ID: id, Type: "post.created", Data: data, CreatedAt: now}
 			body, err := webhook.DefaultEnvelope(ev)
