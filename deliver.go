@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/outhook/webhook/internal/uid"
 )
 
 // response is what one HTTP request to an endpoint produced.
@@ -60,7 +60,7 @@ func (r response) detail() string {
 func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 	ep := c.Endpoint
 	a := &Attempt{
-		ID:         uuid.NewString(),
+		ID:         uid.New(),
 		DeliveryID: c.Delivery.ID,
 		EventID:    c.Delivery.EventID,
 		EndpointID: ep.ID,
