@@ -32,9 +32,15 @@ var macs = sync.Pool{New: func() any { return &MAC{h: sha256.New()} }}
 // GetMAC returns a MAC from the pool.
 func GetMAC() *MAC { return macs.Get().(*MAC) }
 
-// PutMAC returns m to the pool. Scratch that grew past 64 KiB is dropped
+// PutMAC returns m to the pool, its key material wiped: no secret waits
+// in the pool for the next user. Scratch that grew past 64 KiB is dropped
 // so one huge header does not stay pinned.
 func PutMAC(m *MAC) {
+	clear(m.k0[:])
+	clear(m.pad[:])
+	clear(m.key[:])
+	clear(m.buf[:cap(m.buf)]) // secrets copied for StartString and StartStandard
+	m.h.Reset()
 	if cap(m.buf) > 64<<10 {
 		m.buf = nil
 	}
