@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
@@ -15,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/outhook/webhook/internal/uid"
 )
 
 // response is what one HTTP request to an endpoint produced.
@@ -61,7 +60,7 @@ func (r response) detail() string {
 func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 	ep := c.Endpoint
 	a := &Attempt{
-		ID:         uuid.NewString(),
+		ID:         uid.New(),
 		DeliveryID: c.Delivery.ID,
 		EventID:    c.Delivery.EventID,
 		EndpointID: ep.ID,
@@ -144,6 +143,16 @@ func fillAttempt(a *Attempt, r response, now time.Time) {
 // attempt's reason; detail, when set, the raw transport error behind it
 // (redacted of the URL, bounded like a reason).
 func (d *Dispatcher) logAttempt(ctx context.Context, c *Claim, a *Attempt, comp Completion, detail string) {
+	level := slog.LevelWarn
+	switch comp.Outcome {
+	case OutcomeSuccess:
+		level = slog.LevelDebug
+	case OutcomeRetry:
+		level = slog.LevelInfo
+	}
+	if !d.log.Enabled(ctx, level) {
+		return // build no fields for a line nobody keeps
+	}
 	attrs := []any{
 		"delivery", a.DeliveryID, "event", a.EventID, "type", c.Delivery.EventType,
 		"endpoint", a.EndpointID, "url", redactURL(c.Endpoint.URL),
@@ -191,7 +200,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 		GotConn: func(httptrace.GotConnInfo) { phase.Store(int32(phaseConnected)) },
 	})
 
-	if isForm(ep.ContentType) {
+	if ep.ContentType != ContentTypeJSON && isForm(ep.ContentType) {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
 	}
 	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
@@ -201,9 +210,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	for k, vs := range ep.Headers {
 		req.Header[k] = append([]string(nil), vs...)
 	}
-	req.Header.Set("Content-Type", ep.ContentType)
-	req.Header.Set("User-Agent", d.cfg.UserAgent)
-	req.Header.Set(HeaderWebhookID, eventID)
+	setRequestHeaders(req.Header, ep.ContentType, d.cfg.UserAgent, eventID)
 	if err := d.sign(req.Header, ep, secrets, eventID, body); err != nil {
 		return response{err: err, local: true}
 	}
@@ -216,8 +223,7 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	}
 	defer res.Body.Close()
 	// Read a bounded amount so the connection can be reused; never more.
-	buf, _ := io.ReadAll(io.LimitReader(res.Body, ResponseReadLimitDefault))
-	out := response{status: res.StatusCode, excerpt: excerpt(buf, d.cfg.ResponseExcerpt)}
+	out := response{status: res.StatusCode, excerpt: readResponse(res.Body, d.cfg.ResponseExcerpt)}
 	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = parseRetryAfter(res.Header.Get("Retry-After"), d.cfg.Clock())
 	}

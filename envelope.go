@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 )
 
 // TimestampFormat is how DefaultEnvelope writes the event time: RFC 3339 in
@@ -55,13 +56,39 @@ func newEnvelope(ev Event) envelope {
 // 2^53 comes back rounded. MarshalPythonJSON and MarshalPHPJSON are the
 // same helper for receivers in Python and PHP.
 func MarshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := jsonEncoders.Get().(*jsonEncoder)
+	defer e.put()
+	if err := e.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return unescapeLineSeparators(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+	out := bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'})
+	if bytes.Contains(out, []byte(`\u202`)) {
+		return unescapeLineSeparators(out), nil // a new slice
+	}
+	return bytes.Clone(out), nil
+}
+
+// jsonEncoder is MarshalJSON's encoder and buffer, pooled: the result is
+// copied out at its exact size, and the buffer, grown once to the size of
+// the bodies published, is reused.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoders = sync.Pool{New: func() any {
+	e := &jsonEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+func (e *jsonEncoder) put() {
+	if e.buf.Cap() > 64<<10 {
+		return // let an unusually large body's buffer go
+	}
+	e.buf.Reset()
+	jsonEncoders.Put(e)
 }
 
 // unescapeLineSeparators turns the \u2028 and \u2029 escapes that

@@ -19,16 +19,17 @@ func ValidEventType(name string) bool {
 	if len(name) == 0 || len(name) > MaxEventTypeLen {
 		return false
 	}
-	segments := strings.Split(name, ".")
-	if len(segments) < 2 {
-		return false
-	}
-	for _, s := range segments {
-		if !validSegment(s) {
+	// strings.Split would allocate on every Publish.
+	for n, rest := 1, name; ; n++ {
+		seg, after, more := strings.Cut(rest, ".")
+		if !validSegment(seg) {
 			return false
 		}
+		if !more {
+			return n >= 2
+		}
+		rest = after
 	}
-	return true
 }
 
 func validSegment(s string) bool {

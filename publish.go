@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/outhook/webhook/internal/uid"
 )
 
 // MaxEventIDLen is the longest Event.ID accepted.
@@ -131,7 +131,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 			continue
 		}
 		deliveries = append(deliveries, &Delivery{
-			ID:            uuid.NewString(),
+			ID:            uid.New(),
 			EventID:       ev.ID,
 			EventType:     ev.Type,
 			TenantID:      ev.TenantID,
@@ -185,7 +185,7 @@ func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
 		return nil, err
 	}
 	if ev.ID == "" {
-		ev.ID = uuid.NewString()
+		ev.ID = uid.New()
 	} else if !validEventID(ev.ID) {
 		return nil, invalid("ID", "use 1 to %d printable ASCII characters without spaces (it is sent as a header)", MaxEventIDLen)
 	}

@@ -63,6 +63,32 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
+// The Standard Webhooks header names in canonical form, the keys
+// http.Header.Set would use.
+var (
+	headerWebhookID        = http.CanonicalHeaderKey(HeaderWebhookID)
+	headerWebhookTimestamp = http.CanonicalHeaderKey(HeaderWebhookTimestamp)
+	headerWebhookSignature = http.CanonicalHeaderKey(HeaderWebhookSignature)
+)
+
+// setHeaders does h.Set(k, v) for each canonical key k given, in order,
+// with one allocation for all their value slices; an empty k is skipped.
+// Each slice is capped, so an Add to one header cannot write into the next.
+func setHeaders(h http.Header, k1, v1, k2, v2, k3, v3 string) {
+	n := 2
+	if k3 != "" {
+		n = 3
+	}
+	vs := make([]string, n)
+	vs[0], vs[1] = v1, v2
+	h[k1] = vs[0:1:1]
+	h[k2] = vs[1:2:2]
+	if k3 != "" {
+		vs[2] = v3
+		h[k3] = vs[2:3:3]
+	}
+}
+
 // HeaderLister is an optional Signer ability, found by type assertion: it
 // names the headers Sign sets besides webhook-id, so an endpoint's extra
 // Headers cannot override them.
@@ -101,29 +127,49 @@ func (StandardSigner) Sign(h http.Header, m Message) error {
 		return errors.New("webhook: StandardSigner: no secret")
 	}
 	ts := m.Timestamp.Unix()
-	sigs := make([]string, 0, len(m.Secrets))
-	for _, s := range m.Secrets {
-		key, err := standardKey(s)
-		if err != nil {
-			return err
+	mac := sig.GetMAC()
+	defer sig.PutMAC(mac)
+	// Both values in one string: the timestamp, then the signatures.
+	out := strconv.AppendInt(mac.Out[:0], ts, 10)
+	nts := len(out)
+	for i, s := range m.Secrets {
+		enc, ok := strings.CutPrefix(s, SecretPrefix)
+		if !ok {
+			return errStandardPrefix()
 		}
-		sigs = append(sigs, "v1,"+sig.Standard(key, m.ID, ts, m.Body))
+		if mac.StartStandard(enc) != nil {
+			return errStandardKey()
+		}
+		mac.WriteStandard(m.ID, ts, m.Body)
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, "v1,"...)
+		out = base64.StdEncoding.AppendEncode(out, mac.Sum())
 	}
-	h.Set(HeaderWebhookID, m.ID)
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(HeaderWebhookSignature, strings.Join(sigs, " "))
+	mac.Out = out
+	v := string(out)
+	setHeaders(h, headerWebhookID, m.ID, headerWebhookTimestamp, v[:nts], headerWebhookSignature, v[nts:])
 	return nil
 }
 
 func standardKey(secret string) ([]byte, error) {
 	if !strings.HasPrefix(secret, SecretPrefix) {
-		return nil, &ValidationError{Field: "Secret", Reason: "must start with \"whsec_\" for Standard Webhooks signing; leave it empty to generate one"}
+		return nil, errStandardPrefix()
 	}
 	key, err := sig.StandardKey(secret, true)
 	if err != nil {
-		return nil, &ValidationError{Field: "Secret", Reason: "after \"whsec_\" must come standard base64 of 24 to 64 random bytes"}
+		return nil, errStandardKey()
 	}
 	return key, nil
+}
+
+func errStandardPrefix() error {
+	return &ValidationError{Field: "Secret", Reason: "must start with \"whsec_\" for Standard Webhooks signing; leave it empty to generate one"}
+}
+
+func errStandardKey() error {
+	return &ValidationError{Field: "Secret", Reason: "after \"whsec_\" must come standard base64 of 24 to 64 random bytes"}
 }
 
 // HMACSigner puts the hex HMAC-SHA256 of the raw body, keyed with the
@@ -166,8 +212,13 @@ func (s HMACSigner) Sign(h http.Header, m Message) error {
 		return errors.New("webhook: HMACSigner: no secret")
 	}
 	secret := m.Secrets[len(m.Secrets)-1] // oldest active: see Rotation
-	h.Set(HeaderWebhookID, m.ID)
-	h.Set(s.header(), s.Prefix+hex.EncodeToString(sig.Body([]byte(secret), m.Body)))
+	mac := sig.GetMAC()
+	defer sig.PutMAC(mac)
+	mac.StartString(secret)
+	mac.Write(m.Body)
+	out := append(mac.Out[:0], s.Prefix...)
+	mac.Out = hex.AppendEncode(out, mac.Sum())
+	setHeaders(h, headerWebhookID, m.ID, http.CanonicalHeaderKey(s.header()), string(mac.Out), "", "")
 	return nil
 }
 
@@ -202,15 +253,16 @@ func (s StripeSigner) Sign(h http.Header, m Message) error {
 		return errors.New("webhook: StripeSigner: no secret")
 	}
 	ts := m.Timestamp.Unix()
-	var b strings.Builder
-	b.WriteString("t=")
-	b.WriteString(strconv.FormatInt(ts, 10))
+	mac := sig.GetMAC()
+	defer sig.PutMAC(mac)
+	out := strconv.AppendInt(append(mac.Out[:0], "t="...), ts, 10)
 	for _, secret := range m.Secrets {
-		b.WriteString(",v1=")
-		b.WriteString(hex.EncodeToString(sig.Stripe([]byte(secret), ts, m.Body)))
+		mac.StartString(secret)
+		mac.WriteStripe(ts, m.Body)
+		out = hex.AppendEncode(append(out, ",v1="...), mac.Sum())
 	}
-	h.Set(HeaderWebhookID, m.ID)
-	h.Set(s.header(), b.String())
+	mac.Out = out
+	setHeaders(h, headerWebhookID, m.ID, http.CanonicalHeaderKey(s.header()), string(out), "", "")
 	return nil
 }
 

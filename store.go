@@ -139,9 +139,13 @@ type ClaimParams struct {
 // Claim is a leased delivery and everything needed to send it.
 type Claim struct {
 	Delivery *Delivery // Attempts counts the attempts made before this one
-	Endpoint *Endpoint // the endpoint as it is at claim time
+	// Endpoint is the endpoint as it is at claim time. It may be shared
+	// with the claims of the same endpoint returned by the same Claim call
+	// and must not be modified.
+	Endpoint *Endpoint
 	// Secrets are the endpoint's active secrets at claim time, newest first
-	// (see Store.EndpointSecrets): none for an Unsigned endpoint.
+	// (see Store.EndpointSecrets): none for an Unsigned endpoint. They may
+	// be shared like Endpoint and must not be modified.
 	Secrets []Secret
 	// Body is the stored envelope. It may be shared with other claims of
 	// the same event and must not be modified.

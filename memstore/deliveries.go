@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/uid"
 )
 
 // Page sizes of ListDeliveries.
@@ -95,8 +94,9 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 
 // Claim leases up to p.Limit due deliveries, oldest due first, honouring
 // p.MaxPerEndpoint. Each lease has a random token. Claim.Body is the event's
-// stored body, shared by all its claims: do not modify it. p.Lease must be
-// positive.
+// stored body, shared by all its claims; Claim.Endpoint and Claim.Secrets
+// are copies shared by the claims of one endpoint in one call: do not
+// modify them. p.Lease must be positive.
 func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
 	if p.Lease <= 0 {
 		return nil, invalid("ClaimParams.Lease must be positive, not %v", p.Lease)
@@ -111,14 +111,10 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 	s.expireLeases(p.Now)
 
 	var (
-		out     []*webhook.Claim
-		taken   map[*endpointRec]int
-		capped  []*endpointRec
-		secrets = make(map[*endpointRec][]webhook.Secret)
+		out    []*webhook.Claim
+		capped []*endpointRec
 	)
-	if p.MaxPerEndpoint > 0 {
-		taken = make(map[*endpointRec]int)
-	}
+	s.claimCalls++
 	for len(out) < p.Limit && len(s.ready) > 0 {
 		er := s.ready[0]
 		dr := er.pending.peek()
@@ -136,36 +132,27 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 			heap.Pop(&s.ready)
 			continue
 		}
-		if taken != nil && p.InFlight[er.ep.ID]+taken[er] >= p.MaxPerEndpoint {
+		st := er.claimState(s.claimCalls)
+		if p.MaxPerEndpoint > 0 && p.InFlight[er.ep.ID]+st.taken >= p.MaxPerEndpoint {
 			heap.Pop(&s.ready)
 			capped = append(capped, er)
 			continue
 		}
 		heap.Pop(&er.pending)
 		s.fixReady(er)
-		if taken != nil {
-			taken[er]++
-		}
-		dr.token = uuid.NewString()
+		st.taken++
+		dr.token = uid.New()
 		dr.leaseUntil = p.Now.Add(p.Lease)
 		heap.Push(&s.leased, dr)
 		er.leased[dr.d.ID] = dr
 
-		sec, ok := secrets[er]
-		if !ok {
-			sec = s.signingSecrets(er, p.Now)
-			secrets[er] = sec
-		}
-		d := dr.d
+		c := newClaim(&dr.d)
+		c.Endpoint, c.Secrets = s.share(st, er, p.Now)
 		body := dr.ev.ev.Body
-		out = append(out, &webhook.Claim{
-			Delivery: &d,
-			Endpoint: er.ep.Clone(),
-			Secrets:  slices.Clone(sec),
-			Body:     body[:len(body):len(body)], // an append cannot write into the shared array
-			Token:    dr.token,
-			Metadata: dr.ev.ev.Metadata, // never modified: shared like Body
-		})
+		c.Body = body[:len(body):len(body)] // an append cannot write into the shared array
+		c.Token = dr.token
+		c.Metadata = dr.ev.ev.Metadata // never modified: shared like Body
+		out = append(out, c)
 	}
 	for _, er := range capped {
 		heap.Push(&s.ready, er)

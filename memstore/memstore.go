@@ -73,6 +73,7 @@ type Store struct {
 	opts Options
 
 	seq        uint64 // creation sequence for endpoints, events and deliveries
+	claimCalls uint64 // Claim calls so far, stamping endpointRec.claim
 	endpoints  map[string]*endpointRec
 	tenants    map[string]map[string]*endpointRec
 	events     map[string]*eventRec
@@ -104,6 +105,7 @@ type endpointRec struct {
 	pending    deliveryHeap            // unleased pending deliveries, by due time
 	leased     map[string]*deliveryRec // pending deliveries under a lease
 	qindex     int                     // index in Store.ready, -1 when absent
+	claim      claimState              // the latest Claim call's, see claimState
 }
 
 // eventRec is a stored event; ev.Body is owned by the Store and shared

@@ -145,3 +145,38 @@ func BenchmarkClaimComplete(b *testing.B) {
 		b.Logf("ns/op with %d pending / with %d pending = %.2f", sizes[1], sizes[0], many/few)
 	}
 }
+
+// TestClaimsOfAnEndpointShareItsCopy checks that the claims of one
+// endpoint in one Claim call share one endpoint copy and secrets (the
+// Claim contract allows it), and that another call makes new ones.
+func TestClaimsOfAnEndpointShareItsCopy(t *testing.T) {
+	ctx := context.Background()
+	s, ev := setup(t, 2)
+	require.NoError(t, s.Enqueue(ctx, &webhook.StoredEvent{ID: "ev2", CreatedAt: t0}, []*webhook.Delivery{
+		{ID: "e0", EventID: "ev2", EndpointID: "ep0", State: webhook.StatePending, NextAttemptAt: t0, CreatedAt: t0},
+		{ID: "e1", EventID: "ev2", EndpointID: "ep0", State: webhook.StatePending, NextAttemptAt: t0, CreatedAt: t0},
+	}))
+	_ = ev
+	cs, err := s.Claim(ctx, webhook.ClaimParams{Now: t0, Lease: time.Minute, Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, cs, 3)
+	byEP := map[string][]*webhook.Claim{}
+	for _, c := range cs {
+		byEP[c.Endpoint.ID] = append(byEP[c.Endpoint.ID], c)
+		assert.Equal(t, c.Delivery.EndpointID, c.Endpoint.ID)
+		require.Len(t, c.Secrets, 1)
+		assert.Equal(t, "s", c.Secrets[0].Value)
+	}
+	require.Len(t, byEP["ep0"], 2)
+	a, b := byEP["ep0"][0], byEP["ep0"][1]
+	assert.Same(t, a.Endpoint, b.Endpoint)
+	assert.Same(t, &a.Secrets[0], &b.Secrets[0])
+	assert.NotSame(t, a.Delivery, b.Delivery)
+	assert.NotSame(t, a.Endpoint, byEP["ep1"][0].Endpoint)
+
+	more, err := s.Claim(ctx, webhook.ClaimParams{Now: t0, Lease: time.Minute, Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, more, 1)
+	assert.NotSame(t, a.Endpoint, more[0].Endpoint, "a new copy per call")
+	assert.Equal(t, "ep0", more[0].Endpoint.ID)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sig
+
+const race = false
