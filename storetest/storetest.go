@@ -137,6 +137,12 @@ const (
 	// InTxEnqueuer: EnqueueInTx inside the application's transaction,
 	// given as a webhook.Tx. The Suite needs BeginAppTx or BeginTx.
 	InTxEnqueuer
+	// ManyEnqueuer: EnqueueMany stores a batch atomically, skips events
+	// stored already and fails a batch with a clashing ID.
+	ManyEnqueuer
+	// InTxManyEnqueuer: EnqueueManyInTx in the application's transaction.
+	// The Suite needs BeginAppTx or BeginTx.
+	InTxManyEnqueuer
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -198,6 +204,12 @@ func (s Suite) Run(t *testing.T) {
 	}
 	if features&TenantSecrets != 0 {
 		t.Run("TenantSecrets", s.TenantSecrets)
+	}
+	if features&ManyEnqueuer != 0 {
+		t.Run("ManyEnqueuer", s.ManyEnqueuer)
+	}
+	if features&InTxManyEnqueuer != 0 {
+		t.Run("InTxManyEnqueuer", s.InTxManyEnqueuer)
 	}
 }
 
@@ -286,6 +298,12 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.TenantSecretStore); ok {
 		f |= TenantSecrets
+	}
+	if _, ok := st.(webhook.ManyEnqueuer); ok {
+		f |= ManyEnqueuer
+	}
+	if _, ok := st.(webhook.InTxManyEnqueuer); ok && (s.BeginAppTx != nil || s.BeginTx != nil) {
+		f |= InTxManyEnqueuer
 	}
 	return f
 }
