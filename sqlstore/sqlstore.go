@@ -112,7 +112,9 @@ type Options struct {
 // transactional outbox, in a *sql.Tx or any driver's transaction),
 // webhook.Notifier, webhook.Maintainer (retention pruning),
 // webhook.StatsReader (backlog and recent outcomes) and
-// webhook.TenantSecretStore (one secret per tenant).
+// webhook.TenantSecretStore (one secret per tenant), and
+// webhook.ManyEnqueuer and webhook.InTxManyEnqueuer (batches, for
+// Dispatcher.PublishMany).
 //
 // Make the schema with Migrate (or use Open) before anything else.
 type Store struct {
