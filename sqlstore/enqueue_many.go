@@ -100,6 +100,24 @@ func (s *Store) enqueueMany(ctx context.Context, tx webhook.Tx, events []*webhoo
 			ds = append(ds, deliveries[i]...)
 		}
 	}
+	if s.dialect == Postgres {
+		n, err := s.insertEventsPG(ctx, tx, fresh)
+		if err != nil {
+			return nil, err
+		}
+		if n != int64(len(fresh)) {
+			return nil, errRaced
+		}
+		if len(ds) > 0 {
+			if err := s.insertDeliveriesPG(ctx, tx, ds); err != nil {
+				return nil, err
+			}
+			if err := s.signal(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		return existing, nil
+	}
 	per := s.maxParams() / eventCols
 	for start := 0; start < len(fresh); start += per {
 		chunk := fresh[start:min(start+per, len(fresh))]
