@@ -39,8 +39,9 @@ var errRaced = fmt.Errorf("%w: another transaction stored some of the batch's ev
 
 // EnqueueMany implements webhook.ManyEnqueuer: one transaction that reads
 // which of the batch's IDs exist, then writes the new events and their
-// deliveries with multi-row INSERTs (as many rows per statement as the
-// dialect's parameter limit allows) and signals listeners once. If
+// deliveries (on PostgreSQL one INSERT per table, the rows as one JSON
+// parameter; on SQLite multi-row INSERTs, as many rows per statement as
+// its parameter limit allows) and signals listeners once. If
 // another transaction stores some of the same IDs between the read and
 // the write, the transaction is rolled back and run once more.
 func (s *Store) EnqueueMany(ctx context.Context, events []*webhook.StoredEvent, deliveries [][]*webhook.Delivery) ([]*webhook.StoredEvent, error) {
