@@ -317,3 +317,32 @@ type CompletionResult struct {
 	// nothing, or a validation error for a malformed completion.
 	Err error
 }
+
+// ManyEnqueuer is an optional Store ability, found by type assertion:
+// Enqueue for a batch, in one atomic step (Dispatcher.PublishMany uses it,
+// for imports and backfills). A Store without it is given the batch one
+// Enqueue at a time.
+type ManyEnqueuer interface {
+	// EnqueueMany stores events[i] with deliveries[i] for every i, in one
+	// atomic step (len(deliveries) == len(events)). An event whose ID is
+	// already stored with the same TenantID and Type is a safe retry: it
+	// and its deliveries are skipped, and existing[i] is the stored event
+	// (ID, Type, TenantID and CreatedAt at least); existing[i] is nil for
+	// an event written now. If a stored event has that ID with another
+	// tenant or type, nothing of the batch is stored and the error is an
+	// *EventClashError. The events' IDs are distinct (the dispatcher
+	// checks), as are the deliveries' IDs.
+	EnqueueMany(ctx context.Context, events []*StoredEvent, deliveries [][]*Delivery) (existing []*StoredEvent, err error)
+}
+
+// InTxManyEnqueuer is an optional Store ability, found by type assertion:
+// EnqueueMany inside the application's transaction, given as a Tx (see
+// InTxEnqueuer). Dispatcher.PublishManyInTx uses it. What it writes is
+// invisible until the transaction commits and gone if it rolls back. An
+// error other than an *EventClashError found before anything is written
+// may leave part of the batch written in tx: the application must roll
+// back on any error, as with every statement of its transaction.
+type InTxManyEnqueuer interface {
+	// EnqueueManyInTx is EnqueueMany inside tx.
+	EnqueueManyInTx(ctx context.Context, tx Tx, events []*StoredEvent, deliveries [][]*Delivery) (existing []*StoredEvent, err error)
+}

@@ -58,7 +58,13 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 		}
 		seen[d.ID] = true
 	}
+	s.insertLocked(ev, deliveries)
+	return nil
+}
 
+// insertLocked stores ev and its deliveries, checked already; s.mu is
+// held.
+func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Delivery) {
 	er := &eventRec{ev: *ev, seq: s.nextSeq(), deliveries: make([]*deliveryRec, 0, len(deliveries))}
 	er.ev.Body = slices.Clone(ev.Body)
 	er.ev.Metadata = maps.Clone(ev.Metadata)
@@ -89,7 +95,6 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 			heap.Push(&s.ended, dr)
 		}
 	}
-	return nil
 }
 
 // Claim leases up to p.Limit due deliveries, oldest due first, honouring

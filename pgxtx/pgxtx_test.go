@@ -66,12 +66,12 @@ func newPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// TestConformance runs the storetest InTxEnqueuer area with pgx
+// TestConformance runs the storetest InTxEnqueuer and InTxManyEnqueuer areas with pgx
 // transactions: sqlstore on a *sql.DB sharing the pgxpool
 // (stdlib.OpenDBFromPool), each EnqueueInTx in a pgx.Tx through Wrap.
 func TestConformance(t *testing.T) {
 	var pools sync.Map // *sqlstore.Store → *pgxpool.Pool
-	storetest.Suite{
+	suite := storetest.Suite{
 		NewStore: func(t *testing.T) webhook.Store {
 			pool := newPool(t)
 			db := stdlib.OpenDBFromPool(pool)
@@ -85,7 +85,7 @@ func TestConformance(t *testing.T) {
 			pools.Store(s, pool)
 			return s
 		},
-		Features: storetest.InTxEnqueuer,
+		Features: storetest.InTxEnqueuer | storetest.InTxManyEnqueuer,
 		Parallel: true,
 		BeginAppTx: func(ctx context.Context, s webhook.Store) (storetest.AppTx, error) {
 			pool, _ := pools.Load(s)
@@ -95,7 +95,9 @@ func TestConformance(t *testing.T) {
 			}
 			return storetest.AppTx{Tx: pgxtx.Wrap(tx), Commit: tx.Commit, Rollback: tx.Rollback}, nil
 		},
-	}.InTxEnqueuer(t)
+	}
+	t.Run("InTxEnqueuer", suite.InTxEnqueuer)
+	t.Run("InTxManyEnqueuer", suite.InTxManyEnqueuer)
 }
 
 func TestWrapNil(t *testing.T) {

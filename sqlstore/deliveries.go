@@ -43,6 +43,13 @@ func scanDelivery(r scanner, extra ...any) (*webhook.Delivery, error) {
 
 // Enqueue implements webhook.Store.
 func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	if s.dialect == Postgres && len(deliveries) <= oneStatementMax {
+		err := s.enqueueOne(ctx, ev, deliveries)
+		if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
+			return fmt.Errorf("sqlstore: enqueue: %w", err)
+		}
+		return err
+	}
 	err := s.inTx(ctx, func(tx querier) error { return s.enqueue(ctx, webhook.WrapSQLTx(tx), ev, deliveries) })
 	if err != nil && !errors.Is(err, webhook.ErrDuplicateEvent) {
 		return fmt.Errorf("sqlstore: enqueue: %w", err)

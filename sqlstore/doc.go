@@ -17,6 +17,10 @@
 //   - webhook.InTxEnqueuer: the same for Dispatcher.PublishInTx, inside a
 //     transaction of any driver given as a webhook.Tx (pgxtx.Wrap of a
 //     pgx.Tx; webhook.WrapSQLTx for ent).
+//   - webhook.ManyEnqueuer and webhook.InTxManyEnqueuer:
+//     Dispatcher.PublishMany writes a batch in one transaction (the
+//     Store's, or the application's): one INSERT per table on PostgreSQL
+//     (the rows as one JSON parameter), multi-row INSERTs on SQLite.
 //   - webhook.Notifier: Listen wakes the Dispatcher when deliveries were
 //     committed elsewhere: PostgreSQL LISTEN/NOTIFY (given
 //     Options.WaitForNotification, a one-line driver hook), a change counter

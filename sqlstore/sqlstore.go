@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -113,7 +112,9 @@ type Options struct {
 // transactional outbox, in a *sql.Tx or any driver's transaction),
 // webhook.Notifier, webhook.Maintainer (retention pruning),
 // webhook.StatsReader (backlog and recent outcomes) and
-// webhook.TenantSecretStore (one secret per tenant).
+// webhook.TenantSecretStore (one secret per tenant), and
+// webhook.ManyEnqueuer and webhook.InTxManyEnqueuer (batches, for
+// Dispatcher.PublishMany).
 //
 // Make the schema with Migrate (or use Open) before anything else.
 type Store struct {
@@ -123,6 +124,7 @@ type Store struct {
 	opts    Options
 	keys    keyring
 	channel string // NOTIFY channel on PostgreSQL
+	queries *queryCache
 }
 
 var (
@@ -183,6 +185,7 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		opts:    o,
 		keys:    keys,
 		channel: o.TablePrefix + "deliveries",
+		queries: &queryCache{},
 	}, nil
 }
 
@@ -206,29 +209,6 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// q rewrites a query written with {p} for the table prefix and ? for
-// parameters into the dialect's form ($1, $2, ... on PostgreSQL). The
-// queries in this package contain no literal '?'.
-func (s *Store) q(query string) string {
-	query = strings.ReplaceAll(query, "{p}", s.prefix)
-	if s.dialect != Postgres {
-		return query
-	}
-	var b strings.Builder
-	b.Grow(len(query) + 16)
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
 }
 
 // placeholders returns "?, ?, ?" for n parameters.

@@ -147,6 +147,12 @@ const (
 	// BatchCompleter: webhook.BatchCompleter records many completions in
 	// one atomic step, each as Complete would.
 	BatchCompleter
+	// ManyEnqueuer: EnqueueMany stores a batch atomically, skips events
+	// stored already and fails a batch with a clashing ID.
+	ManyEnqueuer
+	// InTxManyEnqueuer: EnqueueManyInTx in the application's transaction.
+	// The Suite needs BeginAppTx or BeginTx.
+	InTxManyEnqueuer
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -211,6 +217,12 @@ func (s Suite) Run(t *testing.T) {
 	}
 	if features&BatchCompleter != 0 {
 		t.Run("BatchCompleter", s.BatchCompleter)
+	}
+	if features&ManyEnqueuer != 0 {
+		t.Run("ManyEnqueuer", s.ManyEnqueuer)
+	}
+	if features&InTxManyEnqueuer != 0 {
+		t.Run("InTxManyEnqueuer", s.InTxManyEnqueuer)
 	}
 }
 
@@ -302,6 +314,12 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	if _, ok := st.(webhook.BatchCompleter); ok {
 		f |= BatchCompleter
+	}
+	if _, ok := st.(webhook.ManyEnqueuer); ok {
+		f |= ManyEnqueuer
+	}
+	if _, ok := st.(webhook.InTxManyEnqueuer); ok && (s.BeginAppTx != nil || s.BeginTx != nil) {
+		f |= InTxManyEnqueuer
 	}
 	return f
 }
