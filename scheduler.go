@@ -18,9 +18,9 @@ import (
 // one; a success grows it by one, up to Config.MaxInFlightPerEndpoint. An
 // endpoint that hangs therefore ties up one attempt, not MaxInFlight.
 
-// claimCooldown is the least time between two claims started by wake-ups:
-// attempts that finish meanwhile are claimed for together, in one round
-// trip, rather than one claim per finished attempt.
+// claimCooldown is the longest a wake-up waits for a claim worth its round
+// trip (see pace): attempts that finish meanwhile are claimed for together,
+// rather than one claim per finished attempt.
 const claimCooldown = 5 * time.Millisecond
 
 // flow is what the scheduler knows of one endpoint.
@@ -46,25 +46,55 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.wakeCh:
-			// Let more attempts finish and more events arrive before the
-			// next round trip.
-			if cooldown == nil {
-				cooldown = time.NewTimer(claimCooldown)
-			} else {
-				cooldown.Reset(claimCooldown)
-			}
-			select {
-			case <-cooldown.C:
-			case <-d.stop:
-				cooldown.Stop()
-				return
-			case <-ctx.Done():
-				cooldown.Stop()
+			if !d.pace(ctx, &cooldown) {
 				return
 			}
 		case <-ticker.C:
 		}
 	}
+}
+
+// pace waits, after a wake-up, until a claim is worth its round trip: a
+// quarter of Workers can start (at once, when the dispatcher is idle, so a
+// lone Publish goes out without delay), or claimCooldown has passed, in
+// which more attempts finish and more events arrive. It reports false if
+// the dispatcher stops meanwhile.
+func (d *Dispatcher) pace(ctx context.Context, cooldown **time.Timer) bool {
+	enough := max(1, d.cfg.Workers/4)
+	if d.free() >= enough {
+		return true
+	}
+	if *cooldown == nil {
+		*cooldown = time.NewTimer(claimCooldown)
+	} else {
+		(*cooldown).Reset(claimCooldown)
+	}
+	for {
+		select {
+		case <-(*cooldown).C:
+			return true
+		case <-d.wakeCh:
+			if d.free() >= enough {
+				if !(*cooldown).Stop() {
+					<-(*cooldown).C
+				}
+				return true
+			}
+		case <-d.stop:
+			(*cooldown).Stop()
+			return false
+		case <-ctx.Done():
+			(*cooldown).Stop()
+			return false
+		}
+	}
+}
+
+// free is how many more attempts may start now.
+func (d *Dispatcher) free() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.Workers - d.busy
 }
 
 // claimBatch starts due deliveries until none are due or Workers attempts
