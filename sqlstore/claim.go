@@ -1,0 +1,306 @@
+package sqlstore
+
+// Claim: leasing due deliveries.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// claimRounds bounds how often one Claim scans again after skipping rows
+// for the per-endpoint cap or for a disabled endpoint.
+const claimRounds = 8
+
+// Claim implements webhook.Store. On PostgreSQL the due rows are read in
+// due order through a partial index with FOR UPDATE SKIP LOCKED, so
+// concurrent Claims in several processes take disjoint rows without
+// waiting for each other; the chosen rows get a lease token and a due time
+// at the lease's end, which is when another Claim may take them again if
+// no Complete came. On SQLite the transaction holds the write lock.
+//
+// The deliveries of an endpoint whose secret does not decrypt, or whose
+// stored events or headers do not decode (JSON edited by hand), are left
+// out of the result rather than failing the call: they keep the lease's
+// due time (so come up again when it ends), their LastError says why, and
+// Options.Logger hears of it.
+func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	var claims []*webhook.Claim
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		claims, err = s.claim(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim: %w", err)
+	}
+	return claims, nil
+}
+
+func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	now := clampNanos(p.Now)
+	// Every lease gets its own token: this Claim's random part and the
+	// delivery ID.
+	token := newID() + "."
+	taken := map[string]int{}
+	var excluded []string
+	excludedSet := map[string]bool{}
+	exclude := func(ep string) {
+		if !excludedSet[ep] {
+			excludedSet[ep] = true
+			excluded = append(excluded, ep)
+		}
+	}
+	if p.MaxPerEndpoint > 0 {
+		for ep, n := range p.InFlight {
+			if n >= p.MaxPerEndpoint {
+				exclude(ep)
+			}
+		}
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF d SKIP LOCKED"
+	}
+	var picked []string
+	for round := 0; round < claimRounds && len(picked) < p.Limit; round++ {
+		want := p.Limit - len(picked)
+		scan := want
+		if p.MaxPerEndpoint > 0 {
+			scan = min(want*2+8, 1000)
+		}
+		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0) FROM {p}deliveries d
+			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
+			WHERE d.state = 'pending' AND d.due_at <= ?`
+		args := []any{now}
+		if len(excluded) > 0 {
+			query += ` AND d.endpoint_id NOT IN (` + placeholders(len(excluded)) + `)`
+			for _, ep := range excluded {
+				args = append(args, ep)
+			}
+		}
+		query += ` ORDER BY d.due_at, d.id LIMIT ?` + lock
+		args = append(args, scan)
+		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return nil, err
+		}
+		var chosen, dead, paused []string
+		seen, skipped := 0, false
+		for rows.Next() {
+			var id, ep string
+			var disabled, inactive int
+			if err := rows.Scan(&id, &ep, &disabled, &inactive); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seen++
+			switch {
+			case disabled != 0:
+				dead = append(dead, id)
+			case inactive != 0:
+				paused = append(paused, id)
+				exclude(ep) // its other rows wait too: look past them
+			case len(picked)+len(chosen) >= p.Limit:
+				skipped = true
+			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
+				exclude(ep)
+				skipped = true
+			default:
+				taken[ep]++
+				chosen = append(chosen, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(dead) > 0 {
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL, updated_at = ?
+				WHERE id IN (%s)`, []any{webhook.ReasonEndpointDisabled, now}, dead); err != nil {
+				return nil, err
+			}
+		}
+		if len(paused) > 0 {
+			// Park them until the endpoint is active again (UpdateEndpoint).
+			// A lease token stays: a late Complete of an attempt made
+			// before the switch still counts.
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET due_at = ? WHERE id IN (%s)`,
+				[]any{int64(parkedDue)}, paused); err != nil {
+				return nil, err
+			}
+		}
+		if len(chosen) > 0 {
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
+				[]any{token, clampNanos(p.Now.Add(p.Lease))}, chosen); err != nil {
+				return nil, err
+			}
+			picked = append(picked, chosen...)
+		}
+		if seen < scan || (!skipped && len(dead) == 0 && len(paused) == 0) {
+			break // the table holds no more due rows for us
+		}
+	}
+	if len(picked) == 0 {
+		return nil, nil
+	}
+	return s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
+}
+
+// updateIn runs query with "%s" replaced by placeholders for ids, args
+// first and then ids.
+func (s *Store) updateIn(ctx context.Context, tx querier, query string, args []any, ids []string) error {
+	all := append([]any(nil), args...)
+	for _, id := range ids {
+		all = append(all, id)
+	}
+	_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(query, placeholders(len(ids)))), all...)
+	return err
+}
+
+// loadClaims reads what workers need for the leased deliveries ids, in
+// their order. retryAt is when their lease ends.
+func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token string, now, retryAt time.Time) ([]*webhook.Claim, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	// The event's body comes with the delivery; an event that is gone
+	// (removed by hand: the store never deletes the event of a delivery)
+	// ends its deliveries rather than failing every Claim.
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM {p}deliveries d
+		LEFT JOIN {p}events ev ON ev.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*webhook.Delivery{}
+	bodies := map[string][]byte{}
+	metadata := map[string]map[string]string{}
+	var orphans []string
+	for rows.Next() {
+		var (
+			body []byte
+			md   sql.NullString
+		)
+		d, err := scanDelivery(rows, &body, &md)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if body == nil {
+			orphans = append(orphans, d.ID)
+			continue
+		}
+		byID[d.ID] = d
+		if _, ok := bodies[d.EventID]; !ok {
+			bodies[d.EventID] = body
+			m, err := decodeMetadata(md)
+			if err != nil {
+				// Metadata only links traces: never hold a delivery for it.
+				s.opts.Logger.WarnContext(ctx, "sqlstore: claim: event metadata does not decode; sent without it", "event", d.EventID, "err", err)
+			}
+			metadata[d.EventID] = m
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(orphans) > 0 {
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = 'event not found', lease_token = NULL
+			WHERE id IN (%s)`, nil, orphans); err != nil {
+			return nil, err
+		}
+	}
+
+	endpoints := map[string]*webhook.Endpoint{}
+	secrets := map[string][]webhook.Secret{}
+	tenantSecrets := map[string][]webhook.Secret{}
+	// An endpoint whose row does not decode (events or headers JSON edited
+	// by hand) or whose secret does not decrypt (a key this instance does
+	// not hold yet during a rolling key rotation, a corrupt row) must not
+	// stop the Claim of every other endpoint's deliveries: its deliveries
+	// are left out and stay leased until the lease ends (their due time
+	// already is now+lease), then come up again.
+	unreadable := map[string]error{}
+	var unreadableOrder []string
+	held := map[string][]string{}
+	claims := make([]*webhook.Claim, 0, len(ids))
+	for _, id := range ids {
+		d := byID[id]
+		if d == nil {
+			continue
+		}
+		if _, ok := unreadable[d.EndpointID]; ok {
+			held[d.EndpointID] = append(held[d.EndpointID], d.ID)
+			continue
+		}
+		if _, ok := endpoints[d.EndpointID]; !ok {
+			ep, err := s.getEndpoint(ctx, tx, d.EndpointID)
+			var sec []webhook.Secret
+			if err == nil {
+				if ep.TenantSecret {
+					// One read per tenant, however many of its endpoints
+					// this Claim serves.
+					var ok bool
+					if sec, ok = tenantSecrets[ep.TenantID]; !ok {
+						sec, err = s.tenantSecrets(ctx, tx, ep.TenantID, now)
+						if err == nil {
+							tenantSecrets[ep.TenantID] = sec
+						}
+					}
+				} else {
+					sec, err = s.signingSecrets(ctx, tx, ep, now)
+				}
+			}
+			var badSecret *unreadableSecretError
+			var badRow *corruptEndpointError
+			if errors.As(err, &badSecret) || errors.As(err, &badRow) {
+				unreadable[d.EndpointID] = err
+				unreadableOrder = append(unreadableOrder, d.EndpointID)
+				held[d.EndpointID] = append(held[d.EndpointID], d.ID)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			endpoints[d.EndpointID] = ep
+			secrets[d.EndpointID] = sec
+		}
+		claims = append(claims, &webhook.Claim{
+			Delivery: d,
+			Endpoint: endpoints[d.EndpointID].Clone(),
+			Secrets:  append([]webhook.Secret(nil), secrets[d.EndpointID]...),
+			Body:     bodies[d.EventID],
+			Token:    token + d.ID,
+			Metadata: metadata[d.EventID],
+		})
+	}
+	for _, ep := range unreadableOrder {
+		lastError, msg := "signing secret unreadable, delivery delayed: ",
+			"sqlstore: claim left out deliveries whose endpoint secret does not decrypt; they are due again when the lease ends"
+		err := unreadable[ep]
+		var badRow *corruptEndpointError
+		if errors.As(err, &badRow) {
+			err = badRow // without getEndpoint's prefix
+			lastError, msg = "endpoint settings unreadable, delivery delayed: ",
+				"sqlstore: claim left out deliveries whose endpoint row does not decode; they are due again when the lease ends"
+		}
+		// Drop the lease token (no worker holds these rows) and say why
+		// in last_error, which ListDeliveries shows; due_at stays at the
+		// lease's end.
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = NULL, last_error = ? WHERE id IN (%s)`,
+			[]any{clean(lastError+err.Error(), 1024)}, held[ep]); err != nil {
+			return nil, err
+		}
+		s.opts.Logger.ErrorContext(ctx, msg, "endpoint", ep, "deliveries", len(held[ep]), "retry_at", retryAt, "err", err)
+	}
+	return claims, nil
+}
