@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -101,9 +102,22 @@ func main() {
 	only := flag.String("only", "", "comma-separated measurements to run: "+names())
 	pgURL := flag.String("pg", os.Getenv("OUTHOOK_TEST_POSTGRES_URL"), "PostgreSQL URL (default $OUTHOOK_TEST_POSTGRES_URL)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 3, quick 1); the report gives the median")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (baselines included) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*quick, *out, *svg, *only, *pgURL, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
