@@ -1,6 +1,9 @@
 package webhook
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Errors returned by the library wrap one of these; test
 // with errors.Is.
@@ -50,3 +53,22 @@ func (e *DuplicateEventError) Error() string {
 
 // Unwrap returns ErrDuplicateEvent.
 func (e *DuplicateEventError) Unwrap() error { return ErrDuplicateEvent }
+
+// ValidationError says which field of the caller's input was rejected and
+// how to fix it. It wraps ErrInvalid.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+// Error says which field is wrong and how to fix it.
+func (e *ValidationError) Error() string {
+	return "webhook: invalid " + e.Field + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalid.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
