@@ -5,13 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
@@ -34,25 +29,7 @@ func TestClaimPlan(t *testing.T) {
 		}
 		rows = n
 	}
-	u := pgSchema(t)
-	cfg, err := pgx.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		plans []string
-	)
-	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		if strings.Contains(n.Message, "Query Text") {
-			mu.Lock()
-			plans = append(plans, n.Message)
-			mu.Unlock()
-		}
-	}
-	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(1) // one session, with auto_explain loaded
-	t.Cleanup(func() { db.Close() })
+	db, pl := planSession(t)
 	ctx := context.Background()
 	s := newStore(t, db, sqlstore.Postgres, nil)
 
@@ -112,10 +89,8 @@ func TestClaimPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
 	var claimPlan, listPlan string
-	for _, p := range plans {
+	for _, p := range pl.all() {
 		switch {
 		case strings.Contains(p, "SKIP LOCKED"):
 			claimPlan = p

@@ -3,13 +3,8 @@ package integration
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/sqlstore"
@@ -23,25 +18,7 @@ import (
 // deliveries or attempts table whole.
 func TestStatsPlan(t *testing.T) {
 	const rows = 100_000
-	u := pgSchema(t)
-	cfg, err := pgx.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		plans []string
-	)
-	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		if strings.Contains(n.Message, "Query Text") {
-			mu.Lock()
-			plans = append(plans, n.Message)
-			mu.Unlock()
-		}
-	}
-	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(1) // one session: the tracing settings below stay on it
-	t.Cleanup(func() { db.Close() })
+	db, pl := planSession(t)
 	ctx := context.Background()
 	s := newStore(t, db, sqlstore.Postgres, nil)
 
@@ -94,9 +71,7 @@ func TestStatsPlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			mu.Lock()
-			plans = nil
-			mu.Unlock()
+			pl.reset()
 			start := time.Now()
 			st, err := s.Stats(ctx, tc.p)
 			if err != nil {
@@ -108,10 +83,8 @@ func TestStatsPlan(t *testing.T) {
 			if st.Pending == 0 || (tc.p.TenantID == "" && st.EndpointsDisabled == 0) || (tc.p.Window > 0 && st.Succeeded == 0) {
 				t.Errorf("the fill has pending deliveries, disabled endpoints and attempts: %+v", st.Counts)
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			var n int
-			for _, plan := range plans {
+			for _, plan := range pl.all() {
 				if !strings.Contains(plan, "outhook_") {
 					continue
 				}

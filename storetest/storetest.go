@@ -197,32 +197,10 @@ func (s Suite) Run(t *testing.T) {
 	t.Run("Log", s.Log)
 	t.Run("Concurrency", s.Concurrency)
 	features := s.features(t)
-	if features&TxEnqueuer != 0 {
-		t.Run("TxEnqueuer", s.TxEnqueuer)
-	}
-	if features&InTxEnqueuer != 0 {
-		t.Run("InTxEnqueuer", s.InTxEnqueuer)
-	}
-	if features&Notifier != 0 {
-		t.Run("Notifier", s.Notifier)
-	}
-	if features&Maintainer != 0 {
-		t.Run("Maintainer", s.Maintainer)
-	}
-	if features&Stats != 0 {
-		t.Run("Stats", s.Stats)
-	}
-	if features&TenantSecrets != 0 {
-		t.Run("TenantSecrets", s.TenantSecrets)
-	}
-	if features&BatchCompleter != 0 {
-		t.Run("BatchCompleter", s.BatchCompleter)
-	}
-	if features&ManyEnqueuer != 0 {
-		t.Run("ManyEnqueuer", s.ManyEnqueuer)
-	}
-	if features&InTxManyEnqueuer != 0 {
-		t.Run("InTxManyEnqueuer", s.InTxManyEnqueuer)
+	for _, ab := range s.abilities() {
+		if features&ab.flag != 0 {
+			t.Run(ab.name, ab.run)
+		}
 	}
 }
 
@@ -294,34 +272,38 @@ func (s Suite) features(t *testing.T) Features {
 	}
 	f &^= Detect
 	st := s.NewStore(t)
-	if _, ok := st.(webhook.TxEnqueuer); ok && s.BeginTx != nil {
-		f |= TxEnqueuer
-	}
-	if _, ok := st.(webhook.InTxEnqueuer); ok && (s.BeginAppTx != nil || s.BeginTx != nil) {
-		f |= InTxEnqueuer
-	}
-	if _, ok := st.(webhook.Notifier); ok {
-		f |= Notifier
-	}
-	if _, ok := st.(webhook.Maintainer); ok {
-		f |= Maintainer
-	}
-	if _, ok := st.(webhook.StatsReader); ok {
-		f |= Stats
-	}
-	if _, ok := st.(webhook.TenantSecretStore); ok {
-		f |= TenantSecrets
-	}
-	if _, ok := st.(webhook.BatchCompleter); ok {
-		f |= BatchCompleter
-	}
-	if _, ok := st.(webhook.ManyEnqueuer); ok {
-		f |= ManyEnqueuer
-	}
-	if _, ok := st.(webhook.InTxManyEnqueuer); ok && (s.BeginAppTx != nil || s.BeginTx != nil) {
-		f |= InTxManyEnqueuer
+	for _, ab := range s.abilities() {
+		if ab.has(st) {
+			f |= ab.flag
+		}
 	}
 	return f
+}
+
+// ability is one optional ability of a Store: its flag, the area that
+// tests it, and how Detect finds it (with what the Suite needs to test it).
+type ability struct {
+	flag Features
+	name string
+	run  func(t *testing.T)
+	has  func(st webhook.Store) bool
+}
+
+// abilities lists the optional abilities in the order Run tests them.
+func (s Suite) abilities() []ability {
+	canTx := s.BeginTx != nil
+	canAppTx := s.BeginAppTx != nil || s.BeginTx != nil
+	return []ability{
+		{TxEnqueuer, "TxEnqueuer", s.TxEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.TxEnqueuer); return ok && canTx }},
+		{InTxEnqueuer, "InTxEnqueuer", s.InTxEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxEnqueuer); return ok && canAppTx }},
+		{Notifier, "Notifier", s.Notifier, func(st webhook.Store) bool { _, ok := st.(webhook.Notifier); return ok }},
+		{Maintainer, "Maintainer", s.Maintainer, func(st webhook.Store) bool { _, ok := st.(webhook.Maintainer); return ok }},
+		{Stats, "Stats", s.Stats, func(st webhook.Store) bool { _, ok := st.(webhook.StatsReader); return ok }},
+		{TenantSecrets, "TenantSecrets", s.TenantSecrets, func(st webhook.Store) bool { _, ok := st.(webhook.TenantSecretStore); return ok }},
+		{BatchCompleter, "BatchCompleter", s.BatchCompleter, func(st webhook.Store) bool { _, ok := st.(webhook.BatchCompleter); return ok }},
+		{ManyEnqueuer, "ManyEnqueuer", s.ManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.ManyEnqueuer); return ok }},
+		{InTxManyEnqueuer, "InTxManyEnqueuer", s.InTxManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxManyEnqueuer); return ok && canAppTx }},
+	}
 }
 
 type newStoreFunc = func(t *testing.T) webhook.Store
