@@ -8,67 +8,80 @@ import (
 )
 
 // The completer records finished attempts in batches when the Store is a
-// BatchCompleter: an attempt hands its Completion over and waits for its
-// result, and one flusher at a time calls CompleteBatch with everything
-// handed over meanwhile, up to completerMaxBatch at once.
+// BatchCompleter. An attempt hands its Completion over and goes: its place
+// among Config.Workers is free for the next claim as soon as the endpoint
+// has answered, and what follows the recording (the log line, OnAttempt,
+// OnEndpointDisabled) runs when its batch has been written. One flusher at
+// a time calls CompleteBatch with everything handed over meanwhile, up to
+// completerMaxBatch at once.
 //
 // It is group commit without a timer: the first completion after a quiet
-// spell is flushed at once, alone; the completions that finish while a
-// batch is being written go together in the next one. The delay an attempt
-// waits is therefore bounded by the flush in progress when it arrives
-// (plus, under a backlog of more than completerMaxBatch, the flushes ahead
-// of it), and never by an idle timer, and a slow commit makes the batches
-// bigger rather than the queue longer. Each waiting attempt keeps its place
-// among Config.Workers, so the scheduler's accounting and the lease
-// (Config.Lease covers the request and the recording, bounded by the
-// record timeout) hold as they did with one Complete per attempt; a batch is
-// cut short by the earliest record deadline of its completions and by
-// Shutdown's context, as one Complete was.
+// spell is flushed at once, alone; the completions that arrive while a
+// batch is being written go together in the next one, so a slow commit
+// makes the batches bigger rather than the queue longer. The queue is
+// bounded: at most Config.Workers completions wait to be recorded, and an
+// attempt that finds it full waits, keeping its place among Workers, until
+// there is room. Memory is therefore bounded by twice Workers attempts,
+// and a database that cannot keep up slows the claims rather than letting
+// the queue grow.
+//
+// Until its completion is written the delivery stays leased (Config.Lease
+// covers the request and the recording, bounded by the record timeout), so
+// no other claim takes it meanwhile, and if the process dies first the
+// delivery is sent again when the lease ends: at least once, as with one
+// Complete per attempt. A batch is cut short by the earliest record
+// deadline of its completions and by Shutdown's context, as one Complete
+// was; Shutdown waits for the queue to be written.
 //
 // A Store without BatchCompleter gets one Complete per attempt, from the
-// attempt's goroutine, as before.
+// attempt's goroutine, which keeps its place until the Complete returns.
 
 // completerMaxBatch is the most completions one CompleteBatch records.
-const completerMaxBatch = 64
+const completerMaxBatch = 128
 
 // completer is the queue of completions waiting for the next batch.
 type completer struct {
 	mu      sync.Mutex
 	queue   []*pendingCompletion
-	running bool // a flusher goroutine is running
+	running bool          // a flusher goroutine is running
+	room    chan struct{} // a token per completion handed over and not yet written
 }
 
 // pendingCompletion is one attempt's completion waiting to be recorded.
 type pendingCompletion struct {
 	ctx  context.Context // the attempt's record context
 	comp Completion
-	done chan CompletionResult // capacity 1: the flusher never blocks
+	then func(CompletionResult) // what the attempt does with the result
 }
 
-// record records comp, in a batch when the Store can, and returns what
-// Complete would. It returns ctx.Err() if ctx ends first.
-func (d *Dispatcher) record(ctx context.Context, comp Completion) (*Endpoint, bool, error) {
+// recordAsync hands comp to the completer, which calls then with the
+// result once its batch is written (or with ctx.Err() if ctx ends first).
+// It waits only while the queue is full. It reports false, having called
+// nothing, if the Store has no BatchCompleter: the caller records comp
+// itself.
+func (d *Dispatcher) recordAsync(ctx context.Context, comp Completion, then func(CompletionResult)) bool {
 	bc, ok := d.store.(BatchCompleter)
 	if !ok {
-		return d.store.Complete(ctx, comp)
+		return false
 	}
-	p := &pendingCompletion{ctx: ctx, comp: comp, done: make(chan CompletionResult, 1)}
 	c := &d.completer
+	select {
+	case c.room <- struct{}{}:
+	case <-ctx.Done():
+		then(CompletionResult{Err: ctx.Err()})
+		return true
+	}
+	p := &pendingCompletion{ctx: ctx, comp: comp, then: then}
 	c.mu.Lock()
 	c.queue = append(c.queue, p)
 	if !c.running {
 		c.running = true
-		// The attempt calling record is one of d.wg's goroutines, so the
-		// count is above zero and Shutdown still waits for this one.
+		// The attempt calling recordAsync is one of d.wg's goroutines, so
+		// the count is above zero and Shutdown still waits for this one.
 		d.goRun(func() { d.flushLoop(bc) })
 	}
 	c.mu.Unlock()
-	select {
-	case r := <-p.done:
-		return r.Endpoint, r.Disabled, r.Err
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	}
+	return true
 }
 
 // flushLoop writes batches until the queue is empty.
@@ -87,28 +100,41 @@ func (d *Dispatcher) flushLoop(bc BatchCompleter) {
 		copy(batch, c.queue)
 		c.queue = append(c.queue[:0], c.queue[n:]...)
 		c.mu.Unlock()
-		d.flush(bc, batch)
+		results := d.flush(bc, batch)
+		for range batch {
+			<-c.room
+		}
+		// The hooks run beside the next batch, not before it: a slow
+		// OnAttempt delays no recording.
+		d.goRun(func() {
+			for i, p := range batch {
+				p.then(results[i])
+			}
+		})
 	}
 }
 
-// flush records one batch and hands each attempt its result. Completions
-// whose attempt stopped waiting (its record context ended) are left out.
-func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) {
-	live := batch[:0]
+// flush records one batch and returns each completion's result.
+// Completions whose record context ended before the batch began are left
+// out and get that context's error.
+func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) []CompletionResult {
+	results := make([]CompletionResult, len(batch))
+	live := make([]int, 0, len(batch))
 	var deadline time.Time
-	for _, p := range batch {
-		if p.ctx.Err() != nil {
+	for i, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			results[i].Err = err
 			continue
 		}
 		if dl, ok := p.ctx.Deadline(); ok && (deadline.IsZero() || dl.Before(deadline)) {
 			deadline = dl
 		}
-		live = append(live, p)
+		live = append(live, i)
 	}
 	if len(live) == 0 {
-		return
+		return results
 	}
-	ctx, cancel := context.WithoutCancel(live[0].ctx), context.CancelFunc(nil)
+	ctx, cancel := context.WithoutCancel(batch[live[0]].ctx), context.CancelFunc(nil)
 	if deadline.IsZero() {
 		ctx, cancel = context.WithCancel(ctx)
 	} else {
@@ -120,20 +146,21 @@ func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) {
 		cancel()
 	}()
 	cs := make([]Completion, len(live))
-	for i, p := range live {
-		cs[i] = p.comp
+	for j, i := range live {
+		cs[j] = batch[i].comp
 	}
-	results, err := bc.CompleteBatch(ctx, cs)
-	for i, p := range live {
-		if err != nil || i >= len(results) {
-			if err == nil {
-				err = errShortBatch
-			}
-			p.done <- CompletionResult{Err: err}
-			continue
+	got, err := bc.CompleteBatch(ctx, cs)
+	for j, i := range live {
+		switch {
+		case err != nil:
+			results[i].Err = err
+		case j >= len(got):
+			results[i].Err = errShortBatch
+		default:
+			results[i] = got[j]
 		}
-		p.done <- results[i]
 	}
+	return results
 }
 
 // errShortBatch is a CompleteBatch that returned fewer results than

@@ -103,8 +103,12 @@ type Config struct {
 	// Memory is bounded by it: an attempt holds at most
 	// ResponseReadLimitDefault (64 KiB) of response and its request
 	// headers, the body being shared by every attempt of its event, so the
-	// default 256 bounds what attempts hold at about 20 MiB. It also sizes
-	// the default Client's keep-alive pool. Defaults to WorkersDefault.
+	// default 256 bounds what attempts hold at about 20 MiB. With a Store
+	// that batches completions (BatchCompleter), an attempt leaves its
+	// place when the endpoint has answered and waits to be recorded in a
+	// queue of at most Workers more, each holding its response excerpt
+	// (ResponseExcerpt, 1 KiB by default). It also sizes the default
+	// Client's keep-alive pool. Defaults to WorkersDefault.
 	Workers int
 	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
 	// flight in this process. Each endpoint's allowance moves between 1 and

@@ -56,8 +56,11 @@ func (r response) detail() string {
 	return boundReason(r.err.Error())
 }
 
-// deliver makes one attempt of a claimed delivery and records it.
-func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
+// deliver makes one attempt of a claimed delivery and records it, or hands
+// it to the completer to record. It reports whether the attempt still holds
+// its place in the endpoint's allowance, to be given back (leaveFlow) once
+// it is recorded; if not, the caller gives it back.
+func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	ep := c.Endpoint
 	a := &Attempt{
 		ID:         uid.New(),
@@ -75,18 +78,17 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		// and the delivery is tried again, so nothing is lost while the
 		// configuration is fixed.
 		d.log.Error("webhook: cannot send; check Config.Signer and the endpoint's (or its tenant's) secret", "delivery", a.DeliveryID, "endpoint", ep.ID, "err", resp.detail())
-		return
+		return false
 	case ctx.Err() != nil && resp.err != nil:
 		// Aborted by Shutdown or Start's context: our doing, not the
 		// endpoint's. Record nothing; the lease expires and it is retried.
 		d.log.Warn("webhook: attempt aborted by shutdown", "delivery", a.DeliveryID, "endpoint", ep.ID)
-		return
+		return false
 	}
 	// The endpoint answered: record it even if Shutdown begins meanwhile, so
 	// a delivered event is not sent again (bounded by Config.recordTimeout
 	// and by Shutdown's context).
-	ctx, cancel := d.recordContext(ctx)
-	defer cancel()
+	rctx, cancel := d.recordContext(ctx)
 	now := d.cfg.Clock()
 	fillAttempt(a, resp, now)
 
@@ -104,8 +106,32 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 		comp.Outcome = OutcomeRetry
 		comp.RetryAt = now.Add(d.retryDelay(a.Number, resp.retryAfter))
 	}
-	after, disabled, err := d.record(ctx, comp)
-	if err != nil {
+	detail := resp.detail()
+	// A failure may disable the endpoint: it keeps its place in the
+	// endpoint's allowance until it is recorded, so no attempt goes to an
+	// endpoint whose disabling is on its way to the Store. A success frees
+	// it at once.
+	held = comp.Outcome != OutcomeSuccess
+	then := func(r CompletionResult) {
+		defer cancel()
+		d.recorded(rctx, c, comp, detail, r)
+		if held {
+			d.leaveFlow(ep.ID)
+		}
+	}
+	if d.recordAsync(rctx, comp, then) {
+		return held // the completer records it; this attempt's worker is free
+	}
+	after, disabled, err := d.store.Complete(rctx, comp)
+	then(CompletionResult{Endpoint: after, Disabled: disabled, Err: err})
+	return held
+}
+
+// recorded does what follows the recording of an attempt: a log line, and
+// the OnAttempt and OnEndpointDisabled hooks.
+func (d *Dispatcher) recorded(ctx context.Context, c *Claim, comp Completion, detail string, r CompletionResult) {
+	a := comp.Attempt
+	if err := r.Err; err != nil {
 		level, msg := slog.LevelError, "webhook: recording attempt failed"
 		switch {
 		case errors.Is(err, ErrLeaseLost):
@@ -115,14 +141,15 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) {
 			// lease, as documented on Shutdown.
 			level, msg = slog.LevelWarn, "webhook: recording attempt cancelled by shutdown; it is retried after its lease"
 		}
-		d.log.Log(ctx, level, msg, "delivery", a.DeliveryID, "endpoint", ep.ID, "err", err)
+		d.log.Log(ctx, level, msg, "delivery", a.DeliveryID, "endpoint", a.EndpointID, "err", err)
 		return
 	}
-	d.logAttempt(ctx, c, a, comp, resp.detail())
+	after := r.Endpoint
+	d.logAttempt(ctx, c, a, comp, detail)
 	if d.cfg.OnAttempt != nil {
 		d.cfg.OnAttempt(AttemptResult{Attempt: *a, EventType: c.Delivery.EventType, Endpoint: *after, Outcome: comp.Outcome, RetryAt: comp.RetryAt})
 	}
-	if disabled {
+	if r.Disabled {
 		d.log.Warn("webhook: endpoint disabled", "endpoint", after.ID, "tenant", after.TenantID,
 			"url", redactURL(after.URL), "reason", boundReason(after.DisabledReason))
 		if d.cfg.OnEndpointDisabled != nil {

@@ -17,6 +17,11 @@ import (
 // an answer that asks to slow down (429, 502, 503, 504) halves it, down to
 // one; a success grows it by one, up to Config.MaxInFlightPerEndpoint. An
 // endpoint that hangs therefore ties up one attempt, not MaxInFlight.
+//
+// An attempt's worker is free once the endpoint has answered and the
+// attempt is handed to the completer (completer.go), which records it in a
+// batch; a failed attempt keeps its place in the endpoint's allowance until
+// it is recorded, so an endpoint on its way to being disabled gets no more.
 
 // claimCooldown is the longest a wake-up waits for a claim worth its round
 // trip (see pace): attempts that finish meanwhile are claimed for together,
@@ -142,18 +147,35 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 	}
 }
 
-// attempt runs one claimed delivery and gives its place back.
+// attempt runs one claimed delivery and gives its place back: its worker
+// as soon as the attempt is handed to the completer, its place in the
+// endpoint's allowance then too, or, for a failure, once it is recorded.
 func (d *Dispatcher) attempt(ctx context.Context, c *Claim) {
-	d.deliver(ctx, c)
+	held := d.deliver(ctx, c)
 	d.mu.Lock()
 	d.busy--
-	f := d.flowOf(c.Endpoint.ID)
-	f.inFlight--
-	if f.inFlight <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
-		delete(d.flows, c.Endpoint.ID) // nothing to remember
+	if !held {
+		d.leaveFlowLocked(c.Endpoint.ID)
 	}
 	d.mu.Unlock()
 	d.wake() // room for another attempt, and this endpoint may have more due
+}
+
+// leaveFlow gives an attempt's place in its endpoint's allowance back.
+func (d *Dispatcher) leaveFlow(endpointID string) {
+	d.mu.Lock()
+	d.leaveFlowLocked(endpointID)
+	d.mu.Unlock()
+	d.wake()
+}
+
+// leaveFlowLocked is leaveFlow with d.mu held, and without the wake-up.
+func (d *Dispatcher) leaveFlowLocked(endpointID string) {
+	f := d.flowOf(endpointID)
+	f.inFlight--
+	if f.inFlight <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
+		delete(d.flows, endpointID) // nothing to remember
+	}
 }
 
 // flowOf returns the endpoint's flow, made at full allowance if new. The

@@ -34,6 +34,17 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 	}
 	var claims []*webhook.Claim
 	err := s.inTx(ctx, func(tx querier) error {
+		if s.dialect == Postgres {
+			// A lease need not survive a crash of the database server:
+			// a claim lost with it leaves its deliveries due, to be
+			// claimed and sent again (at least once), and the Complete
+			// that follows a surviving claim is a durable commit that
+			// flushes the claim's WAL with its own. So the claim does
+			// not wait for its own fsync.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
+				return err
+			}
+		}
 		var err error
 		claims, err = s.claim(ctx, tx, p)
 		return err
