@@ -115,8 +115,11 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	then := func(r CompletionResult) {
 		defer cancel()
 		d.recorded(rctx, c, comp, detail, r)
+		if r.Disabled {
+			d.dropReady(ep.ID)
+		}
 		if held {
-			d.leaveFlow(ep.ID)
+			d.leaveFlow(ctx, ep.ID)
 		}
 	}
 	if d.recordAsync(rctx, comp, then) {

@@ -28,6 +28,7 @@ type Dispatcher struct {
 	state  int                // stateNew, stateRunning, stateStopped
 	busy   int                // attempts in flight
 	flows  map[string]*flow   // per endpoint: in flight and allowance (scheduler.go)
+	ready  []readyClaim       // claimed ahead, waiting for a place (scheduler.go)
 	stop   chan struct{}      // closed by Shutdown: stop claiming
 	done   chan struct{}      // closed when every goroutine has returned
 	stopBg context.CancelFunc // ends the listener and maintenance at Shutdown
@@ -127,7 +128,8 @@ func (d *Dispatcher) goRun(f func()) {
 }
 
 // Shutdown stops claiming new deliveries and waits for in-flight attempts
-// to finish and be recorded. When it returns nil, no goroutine started by
+// to finish and be recorded, and for the deliveries already claimed ahead
+// for the next free worker (at most Workers) to be sent and recorded. When it returns nil, no goroutine started by
 // the Dispatcher remains, and idle keep-alive connections of a Client with
 // CloseIdleConnections (an *http.Client) are closed.
 //

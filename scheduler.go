@@ -30,8 +30,41 @@ const claimCooldown = 5 * time.Millisecond
 
 // flow is what the scheduler knows of one endpoint.
 type flow struct {
-	inFlight  int // attempts running now
+	inFlight  int // attempts running now (and failures not yet recorded)
+	ready     int // claimed, waiting in Dispatcher.ready for a place
 	allowance int // how many may run at once: 1 to MaxInFlightPerEndpoint
+}
+
+// readyClaim is a claimed delivery waiting for a place to run.
+type readyClaim struct {
+	c  *Claim
+	at time.Time // when it was claimed (wall clock: this is scheduling)
+}
+
+// claimAheadStale is how long a delivery claimed ahead may wait for a
+// place. One that waited longer is not sent (its endpoint may have been
+// changed or disabled since the claim read it): it is dropped and comes up
+// again when its lease ends.
+const claimAheadStale = time.Second
+
+// dropReady drops the deliveries of endpointID claimed ahead: its endpoint
+// was disabled, which ended them in the Store.
+func (d *Dispatcher) dropReady(endpointID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	kept := d.ready[:0]
+	for _, rc := range d.ready {
+		if rc.c.Endpoint.ID == endpointID {
+			d.flowOf(endpointID).ready--
+			continue
+		}
+		kept = append(kept, rc)
+	}
+	clear(d.ready[len(kept):])
+	d.ready = kept
+	if f := d.flows[endpointID]; f != nil {
+		d.forgetFlowLocked(endpointID, f)
+	}
 }
 
 // claimLoop claims due deliveries while attempts may start, until
@@ -60,13 +93,13 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 }
 
 // pace waits, after a wake-up, until a claim is worth its round trip: a
-// quarter of Workers can start (at once, when the dispatcher is idle, so a
-// lone Publish goes out without delay), or claimCooldown has passed, in
-// which more attempts finish and more events arrive. It reports false if
-// the dispatcher stops meanwhile.
+// quarter of Workers can be claimed for (at once, when the dispatcher is
+// idle, so a lone Publish goes out without delay), or claimCooldown has
+// passed, in which more attempts finish and more events arrive. It reports
+// false if the dispatcher stops meanwhile.
 func (d *Dispatcher) pace(ctx context.Context, cooldown **time.Timer) bool {
 	enough := max(1, d.cfg.Workers/4)
-	if d.free() >= enough {
+	if d.room() >= enough {
 		return true
 	}
 	if *cooldown == nil {
@@ -79,7 +112,7 @@ func (d *Dispatcher) pace(ctx context.Context, cooldown **time.Timer) bool {
 		case <-(*cooldown).C:
 			return true
 		case <-d.wakeCh:
-			if d.free() >= enough {
+			if d.room() >= enough {
 				if !(*cooldown).Stop() {
 					<-(*cooldown).C
 				}
@@ -95,35 +128,54 @@ func (d *Dispatcher) pace(ctx context.Context, cooldown **time.Timer) bool {
 	}
 }
 
-// free is how many more attempts may start now.
-func (d *Dispatcher) free() int {
+// room is how many more deliveries may be claimed now: Workers may run
+// and as many more wait, claimed ahead, for a place (see claimBatch).
+func (d *Dispatcher) room() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.cfg.Workers - d.busy
+	return d.roomLocked()
 }
 
-// claimBatch starts due deliveries until none are due or Workers attempts
-// are running.
+func (d *Dispatcher) roomLocked() int {
+	return 2*d.cfg.Workers - d.busy - len(d.ready)
+}
+
+// claimBatch claims due deliveries until none are due or there is no room,
+// and starts those that may run.
+//
+// It claims ahead: up to Workers deliveries wait, claimed, for a place,
+// and an endpoint at its full allowance may hold twice that (running and
+// waiting; see holdLocked), so an attempt that ends starts the next at
+// once, from its own goroutine, while the next Claim's round trip runs
+// beside the attempts rather than between them. Claimed deliveries of an
+// endpoint that is disabled meanwhile are dropped (the disable ended
+// them), and so is one that waited longer than claimAheadStale; those
+// come up again when their lease ends. Shutdown runs the ones still
+// waiting, as it waits for the attempts in flight.
 func (d *Dispatcher) claimBatch(ctx context.Context) {
+	d.startReady(ctx)
 	for {
 		d.mu.Lock()
-		free := d.cfg.Workers - d.busy
-		// Claim caps an endpoint at MaxPerEndpoint minus InFlight; counting
-		// the part of the cap an endpoint has lost as in flight caps it at
-		// its allowance.
+		room := d.roomLocked()
+		perEndpoint := 2 * d.cfg.MaxInFlightPerEndpoint
+		// Claim caps an endpoint at MaxPerEndpoint minus InFlight.
+		// Counting what an endpoint holds and the part of the cap it may
+		// not use as in flight caps it at twice its allowance when that
+		// is full, and at its allowance (nothing claimed ahead) when it
+		// was cut.
 		inFlight := make(map[string]int, len(d.flows))
 		for id, f := range d.flows {
-			inFlight[id] = f.inFlight + d.cfg.MaxInFlightPerEndpoint - f.allowance
+			inFlight[id] = f.inFlight + f.ready + perEndpoint - d.holdLocked(f)
 		}
 		d.mu.Unlock()
-		if free <= 0 || ctx.Err() != nil || d.stopping() {
+		if room <= 0 || ctx.Err() != nil || d.stopping() {
 			return
 		}
 		claims, err := d.store.Claim(ctx, ClaimParams{
 			Now:            d.cfg.Clock(),
 			Lease:          d.cfg.Lease,
-			Limit:          free,
-			MaxPerEndpoint: d.cfg.MaxInFlightPerEndpoint,
+			Limit:          room,
+			MaxPerEndpoint: perEndpoint,
 			InFlight:       inFlight,
 		})
 		if err != nil {
@@ -132,49 +184,114 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			}
 			return
 		}
+		now := time.Now()
 		d.mu.Lock()
 		for _, c := range claims {
-			d.busy++
-			d.flowOf(c.Endpoint.ID).inFlight++
+			d.ready = append(d.ready, readyClaim{c: c, at: now})
+			d.flowOf(c.Endpoint.ID).ready++
 		}
 		d.mu.Unlock()
-		for _, c := range claims {
-			d.goRun(func() { d.attempt(ctx, c) })
-		}
-		if len(claims) < free {
+		d.startReady(ctx)
+		if len(claims) < room {
 			return
 		}
 	}
 }
 
+// holdLocked is how many deliveries f's endpoint may hold, running and
+// claimed ahead: twice its allowance when that is full (the endpoint keeps
+// up), its allowance when it was cut (a slow endpoint gets nothing claimed
+// ahead, which would only wait).
+func (d *Dispatcher) holdLocked(f *flow) int {
+	if f.allowance >= d.cfg.MaxInFlightPerEndpoint {
+		return 2 * f.allowance
+	}
+	return f.allowance
+}
+
+// startReady starts, each in a goroutine of its own, the waiting
+// deliveries that may run now.
+func (d *Dispatcher) startReady(ctx context.Context) {
+	for {
+		d.mu.Lock()
+		c := d.takeReadyLocked()
+		d.mu.Unlock()
+		if c == nil {
+			return
+		}
+		d.goRun(func() { d.attempt(ctx, c) })
+	}
+}
+
+// takeReadyLocked takes the first waiting delivery that may run now (a
+// worker is free and its endpoint is under its allowance) and counts it
+// as running; nil if none may. It drops the stale ones it passes. The
+// caller holds d.mu.
+func (d *Dispatcher) takeReadyLocked() *Claim {
+	if d.busy >= d.cfg.Workers || len(d.ready) == 0 {
+		return nil
+	}
+	now := time.Now()
+	for i := 0; i < len(d.ready); i++ {
+		rc := d.ready[i]
+		f := d.flowOf(rc.c.Endpoint.ID)
+		stale := now.Sub(rc.at) > claimAheadStale
+		if !stale && f.inFlight >= f.allowance {
+			continue
+		}
+		d.ready = append(d.ready[:i], d.ready[i+1:]...)
+		f.ready--
+		if stale {
+			d.forgetFlowLocked(rc.c.Endpoint.ID, f)
+			i--
+			continue
+		}
+		f.inFlight++
+		d.busy++
+		return rc.c
+	}
+	return nil
+}
+
 // attempt runs one claimed delivery and gives its place back: its worker
 // as soon as the attempt is handed to the completer, its place in the
 // endpoint's allowance then too, or, for a failure, once it is recorded.
+// While a claimed delivery waits that may run, the goroutine runs it next.
 func (d *Dispatcher) attempt(ctx context.Context, c *Claim) {
-	held := d.deliver(ctx, c)
-	d.mu.Lock()
-	d.busy--
-	if !held {
-		d.leaveFlowLocked(c.Endpoint.ID)
+	for c != nil {
+		held := d.deliver(ctx, c)
+		d.mu.Lock()
+		d.busy--
+		if !held {
+			d.leaveFlowLocked(c.Endpoint.ID)
+		}
+		c = d.takeReadyLocked()
+		d.mu.Unlock()
+		d.wake() // room for another claim, and this endpoint may have more due
 	}
-	d.mu.Unlock()
-	d.wake() // room for another attempt, and this endpoint may have more due
 }
 
-// leaveFlow gives an attempt's place in its endpoint's allowance back.
-func (d *Dispatcher) leaveFlow(endpointID string) {
+// leaveFlow gives an attempt's place in its endpoint's allowance back,
+// and starts what that lets run.
+func (d *Dispatcher) leaveFlow(ctx context.Context, endpointID string) {
 	d.mu.Lock()
 	d.leaveFlowLocked(endpointID)
 	d.mu.Unlock()
+	d.startReady(ctx)
 	d.wake()
 }
 
-// leaveFlowLocked is leaveFlow with d.mu held, and without the wake-up.
+// leaveFlowLocked is leaveFlow with d.mu held, starting nothing.
 func (d *Dispatcher) leaveFlowLocked(endpointID string) {
 	f := d.flowOf(endpointID)
 	f.inFlight--
-	if f.inFlight <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
-		delete(d.flows, endpointID) // nothing to remember
+	d.forgetFlowLocked(endpointID, f)
+}
+
+// forgetFlowLocked drops f when it holds nothing worth remembering.
+func (d *Dispatcher) forgetFlowLocked(endpointID string, f *flow) {
+	if f.inFlight <= 0 && f.ready <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
+		delete(d.flows, endpointID)
 	}
 }
 
