@@ -231,16 +231,24 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 		}
 	}
 
-	endpoints := map[string]*webhook.Endpoint{}
-	secrets := map[string][]webhook.Secret{}
-	tenantSecrets := map[string][]webhook.Secret{}
 	// An endpoint whose row does not decode (events or headers JSON edited
 	// by hand) or whose secret does not decrypt (a key this instance does
 	// not hold yet during a rolling key rotation, a corrupt row) must not
 	// stop the Claim of every other endpoint's deliveries: its deliveries
 	// are left out and stay leased until the lease ends (their due time
 	// already is now+lease), then come up again.
-	unreadable := map[string]error{}
+	var epIDs []string
+	seenEp := map[string]bool{}
+	for _, id := range ids {
+		if d := byID[id]; d != nil && !seenEp[d.EndpointID] {
+			seenEp[d.EndpointID] = true
+			epIDs = append(epIDs, d.EndpointID)
+		}
+	}
+	endpoints, secrets, unreadable, err := s.claimEndpoints(ctx, tx, epIDs, now)
+	if err != nil {
+		return nil, err
+	}
 	var unreadableOrder []string
 	held := map[string][]string{}
 	claims := make([]*webhook.Claim, 0, len(ids))
@@ -250,45 +258,17 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 			continue
 		}
 		if _, ok := unreadable[d.EndpointID]; ok {
+			if held[d.EndpointID] == nil {
+				unreadableOrder = append(unreadableOrder, d.EndpointID)
+			}
 			held[d.EndpointID] = append(held[d.EndpointID], d.ID)
 			continue
 		}
-		if _, ok := endpoints[d.EndpointID]; !ok {
-			ep, err := s.getEndpoint(ctx, tx, d.EndpointID)
-			var sec []webhook.Secret
-			if err == nil {
-				if ep.TenantSecret {
-					// One read per tenant, however many of its endpoints
-					// this Claim serves.
-					var ok bool
-					if sec, ok = tenantSecrets[ep.TenantID]; !ok {
-						sec, err = s.tenantSecrets(ctx, tx, ep.TenantID, now)
-						if err == nil {
-							tenantSecrets[ep.TenantID] = sec
-						}
-					}
-				} else {
-					sec, err = s.signingSecrets(ctx, tx, ep, now)
-				}
-			}
-			var badSecret *unreadableSecretError
-			var badRow *corruptEndpointError
-			if errors.As(err, &badSecret) || errors.As(err, &badRow) {
-				unreadable[d.EndpointID] = err
-				unreadableOrder = append(unreadableOrder, d.EndpointID)
-				held[d.EndpointID] = append(held[d.EndpointID], d.ID)
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			endpoints[d.EndpointID] = ep
-			secrets[d.EndpointID] = sec
-		}
 		claims = append(claims, &webhook.Claim{
 			Delivery: d,
-			Endpoint: endpoints[d.EndpointID].Clone(),
-			Secrets:  append([]webhook.Secret(nil), secrets[d.EndpointID]...),
+			// The claims of one endpoint share its copy, as Claim allows.
+			Endpoint: endpoints[d.EndpointID],
+			Secrets:  secrets[d.EndpointID],
 			Body:     bodies[d.EventID],
 			Token:    token + d.ID,
 			Metadata: metadata[d.EventID],

@@ -350,14 +350,16 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 }
 
 // queryIn runs query with "%s" replaced by placeholders for ids, in chunks
-// of batchChunk, calling each for every row.
-func (s *Store) queryIn(ctx context.Context, tx querier, query string, ids []string, each func(*sql.Rows) error) error {
+// of batchChunk, calling each for every row. The ids are bound first, then
+// after: a query's placeholders after the IN list.
+func (s *Store) queryIn(ctx context.Context, tx querier, query string, ids []string, each func(*sql.Rows) error, after ...any) error {
 	for len(ids) > 0 {
 		n := min(len(ids), batchChunk)
-		args := make([]any, n)
+		args := make([]any, n, n+len(after))
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
+		args = append(args, after...)
 		rows, err := tx.QueryContext(ctx, s.q(fmt.Sprintf(query, placeholders(n))), args...)
 		if err != nil {
 			return err
