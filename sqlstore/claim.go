@@ -33,22 +33,22 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 		return nil, nil
 	}
 	var claims []*webhook.Claim
-	err := s.inTx(ctx, func(tx querier) error {
-		if s.dialect == Postgres {
-			// A lease need not survive a crash of the database server:
-			// a claim lost with it leaves its deliveries due, to be
-			// claimed and sent again (at least once), and the Complete
-			// that follows a surviving claim is a durable commit that
-			// flushes the claim's WAL with its own. So the claim does
-			// not wait for its own fsync.
-			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
-				return err
-			}
-		}
+	run := func(tx querier) error {
 		var err error
 		claims, err = s.claim(ctx, tx, p)
 		return err
-	})
+	}
+	var err error
+	if s.dialect == Postgres {
+		// A lease need not survive a crash of the database server: a
+		// claim lost with it leaves its deliveries due, to be claimed and
+		// sent again (at least once), and the Complete that follows a
+		// surviving claim is a durable commit that flushes the claim's
+		// WAL with its own. So the claim does not wait for its own fsync.
+		err = s.inConnTx(ctx, "BEGIN; SET LOCAL synchronous_commit TO off", run)
+	} else {
+		err = s.inTx(ctx, run)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim: %w", err)
 	}
@@ -81,6 +81,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	var picked []string
+	l := newLeased()
 	for round := 0; round < claimRounds && len(picked) < p.Limit; round++ {
 		want := p.Limit - len(picked)
 		scan := want
@@ -149,8 +150,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			}
 		}
 		if len(chosen) > 0 {
-			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
-				[]any{token, clampNanos(p.Now.Add(p.Lease))}, chosen); err != nil {
+			if err := s.lease(ctx, tx, chosen, token, clampNanos(p.Now.Add(p.Lease)), l); err != nil {
 				return nil, err
 			}
 			picked = append(picked, chosen...)
@@ -162,7 +162,33 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 	if len(picked) == 0 {
 		return nil, nil
 	}
+	if s.dialect == Postgres {
+		return s.finishClaims(ctx, tx, picked, l, token, p.Now, p.Now.Add(p.Lease))
+	}
 	return s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
+}
+
+// lease gives the deliveries ids the lease token and the due time at the
+// lease's end. On PostgreSQL the same statement returns what the claim
+// sends (the delivery, its event's body and metadata) into l; on SQLite
+// loadClaims reads them afterwards.
+func (s *Store) lease(ctx context.Context, tx querier, ids []string, token string, due int64, l *leased) error {
+	if s.dialect != Postgres {
+		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
+			[]any{token, due}, ids)
+	}
+	args := make([]any, 0, 2+len(ids))
+	args = append(args, token, due)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET lease_token = ? || id, due_at = ?
+		WHERE id IN (`+placeholders(len(ids))+`) RETURNING *)
+		SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM d LEFT JOIN {p}events ev ON ev.id = d.event_id`), args...)
+	if err != nil {
+		return err
+	}
+	return l.read(ctx, s, rows)
 }
 
 // updateIn runs query with "%s" replaced by placeholders for ids, args
@@ -174,6 +200,49 @@ func (s *Store) updateIn(ctx context.Context, tx querier, query string, args []a
 	}
 	_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(query, placeholders(len(ids)))), all...)
 	return err
+}
+
+// leased is what a claim has read of the deliveries it leased.
+type leased struct {
+	byID     map[string]*webhook.Delivery
+	bodies   map[string][]byte            // by event ID
+	metadata map[string]map[string]string // by event ID
+	orphans  []string                     // deliveries whose event is gone
+}
+
+func newLeased() *leased {
+	return &leased{byID: map[string]*webhook.Delivery{}, bodies: map[string][]byte{}, metadata: map[string]map[string]string{}}
+}
+
+// read reads rows of deliveryColumns, the event's body and metadata (the
+// body NULL when the event is gone) and closes them.
+func (l *leased) read(ctx context.Context, s *Store, rows *sql.Rows) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			body []byte
+			md   sql.NullString
+		)
+		d, err := scanDelivery(rows, &body, &md)
+		if err != nil {
+			return err
+		}
+		if body == nil {
+			l.orphans = append(l.orphans, d.ID)
+			continue
+		}
+		l.byID[d.ID] = d
+		if _, ok := l.bodies[d.EventID]; !ok {
+			l.bodies[d.EventID] = body
+			m, err := decodeMetadata(md)
+			if err != nil {
+				// Metadata only links traces: never hold a delivery for it.
+				s.opts.Logger.WarnContext(ctx, "sqlstore: claim: event metadata does not decode; sent without it", "event", d.EventID, "err", err)
+			}
+			l.metadata[d.EventID] = m
+		}
+	}
+	return rows.Err()
 }
 
 // loadClaims reads what workers need for the leased deliveries ids, in
@@ -191,39 +260,17 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]*webhook.Delivery{}
-	bodies := map[string][]byte{}
-	metadata := map[string]map[string]string{}
-	var orphans []string
-	for rows.Next() {
-		var (
-			body []byte
-			md   sql.NullString
-		)
-		d, err := scanDelivery(rows, &body, &md)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if body == nil {
-			orphans = append(orphans, d.ID)
-			continue
-		}
-		byID[d.ID] = d
-		if _, ok := bodies[d.EventID]; !ok {
-			bodies[d.EventID] = body
-			m, err := decodeMetadata(md)
-			if err != nil {
-				// Metadata only links traces: never hold a delivery for it.
-				s.opts.Logger.WarnContext(ctx, "sqlstore: claim: event metadata does not decode; sent without it", "event", d.EventID, "err", err)
-			}
-			metadata[d.EventID] = m
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	l := newLeased()
+	if err := l.read(ctx, s, rows); err != nil {
 		return nil, err
 	}
+	return s.finishClaims(ctx, tx, ids, l, token, now, retryAt)
+}
+
+// finishClaims ends the orphans of l, reads the endpoints and secrets, and
+// makes the claims of ids, in their order.
+func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *leased, token string, now, retryAt time.Time) ([]*webhook.Claim, error) {
+	byID, bodies, metadata, orphans := l.byID, l.bodies, l.metadata, l.orphans
 	if len(orphans) > 0 {
 		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = 'event not found', lease_token = NULL
 			WHERE id IN (%s)`, nil, orphans); err != nil {

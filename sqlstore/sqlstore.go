@@ -240,13 +240,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 		}
 		return nil
 	}
+	return s.inConnTx(ctx, "BEGIN IMMEDIATE", fn)
+}
+
+// inConnTx runs fn in a transaction that begin (statements without
+// parameters, sent as one) opens on a connection of the pool, and commits
+// it; it rolls back on every way out that did not commit, a panic
+// included.
+func (s *Store) inConnTx(ctx context.Context, begin string, fn func(tx querier) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: conn: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlstore: begin immediate: %w", err)
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	// ended is set once COMMIT or ROLLBACK ran; if fn panics it is not,
 	// and the deferred call (which runs before conn.Close) rolls back.
