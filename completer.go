@@ -49,17 +49,19 @@ type completer struct {
 
 // pendingCompletion is one attempt's completion waiting to be recorded.
 type pendingCompletion struct {
-	ctx  context.Context // the attempt's record context
-	comp Completion
-	then func(CompletionResult) // what the attempt does with the result
+	ctx      context.Context // the attempt's: its values, not its cancellation
+	deadline time.Time       // when recording it is given up
+	comp     Completion
+	then     func(context.Context, CompletionResult) // what the attempt does with the result
 }
 
 // recordAsync hands comp to the completer, which calls then with the
-// result once its batch is written (or with ctx.Err() if ctx ends first).
-// It waits only while the queue is full. It reports false, having called
-// nothing, if the Store has no BatchCompleter: the caller records comp
-// itself.
-func (d *Dispatcher) recordAsync(ctx context.Context, comp Completion, then func(CompletionResult)) bool {
+// result once its batch is written, or with an error if deadline passes
+// or Shutdown gives up first; ctx gives its values to the recording, not
+// its cancellation. It waits only while the queue is full. It reports
+// false, having called nothing, if the Store has no BatchCompleter: the
+// caller records comp itself.
+func (d *Dispatcher) recordAsync(ctx context.Context, deadline time.Time, comp Completion, then func(context.Context, CompletionResult)) bool {
 	bc, ok := d.store.(BatchCompleter)
 	if !ok {
 		return false
@@ -67,11 +69,11 @@ func (d *Dispatcher) recordAsync(ctx context.Context, comp Completion, then func
 	c := &d.completer
 	select {
 	case c.room <- struct{}{}:
-	case <-ctx.Done():
-		then(CompletionResult{Err: ctx.Err()})
+	case <-d.abortRec.Done():
+		then(ctx, CompletionResult{Err: d.abortRec.Err()})
 		return true
 	}
-	p := &pendingCompletion{ctx: ctx, comp: comp, then: then}
+	p := &pendingCompletion{ctx: ctx, deadline: deadline, comp: comp, then: then}
 	c.mu.Lock()
 	c.queue = append(c.queue, p)
 	if !c.running {
@@ -108,38 +110,38 @@ func (d *Dispatcher) flushLoop(bc BatchCompleter) {
 		// OnAttempt delays no recording.
 		d.goRun(func() {
 			for i, p := range batch {
-				p.then(results[i])
+				p.then(p.ctx, results[i])
 			}
 		})
 	}
 }
 
 // flush records one batch and returns each completion's result.
-// Completions whose record context ended before the batch began are left
-// out and get that context's error.
+// Completions whose deadline passed before the batch began, or all of them
+// if Shutdown gave up, are left out and get that error.
 func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) []CompletionResult {
 	results := make([]CompletionResult, len(batch))
 	live := make([]int, 0, len(batch))
 	var deadline time.Time
+	now := time.Now()
 	for i, p := range batch {
-		if err := p.ctx.Err(); err != nil {
-			results[i].Err = err
+		switch {
+		case d.abortRec.Err() != nil:
+			results[i].Err = d.abortRec.Err()
+			continue
+		case !now.Before(p.deadline):
+			results[i].Err = context.DeadlineExceeded
 			continue
 		}
-		if dl, ok := p.ctx.Deadline(); ok && (deadline.IsZero() || dl.Before(deadline)) {
-			deadline = dl
+		if deadline.IsZero() || p.deadline.Before(deadline) {
+			deadline = p.deadline
 		}
 		live = append(live, i)
 	}
 	if len(live) == 0 {
 		return results
 	}
-	ctx, cancel := context.WithoutCancel(batch[live[0]].ctx), context.CancelFunc(nil)
-	if deadline.IsZero() {
-		ctx, cancel = context.WithCancel(ctx)
-	} else {
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(batch[live[0]].ctx), deadline)
 	stop := context.AfterFunc(d.abortRec, cancel)
 	defer func() {
 		stop()

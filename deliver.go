@@ -88,7 +88,6 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	// The endpoint answered: record it even if Shutdown begins meanwhile, so
 	// a delivered event is not sent again (bounded by Config.recordTimeout
 	// and by Shutdown's context).
-	rctx, cancel := d.recordContext(ctx)
 	now := d.cfg.Clock()
 	fillAttempt(a, resp, now)
 
@@ -112,8 +111,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	// endpoint whose disabling is on its way to the Store. A success frees
 	// it at once.
 	held = comp.Outcome != OutcomeSuccess
-	then := func(r CompletionResult) {
-		defer cancel()
+	then := func(rctx context.Context, r CompletionResult) {
 		d.recorded(rctx, c, comp, detail, r)
 		if r.Disabled {
 			d.dropReady(ep.ID)
@@ -122,11 +120,13 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 			d.leaveFlow(ctx, ep.ID)
 		}
 	}
-	if d.recordAsync(rctx, comp, then) {
+	if d.recordAsync(ctx, time.Now().Add(d.cfg.recordTimeout()), comp, then) {
 		return held // the completer records it; this attempt's worker is free
 	}
+	rctx, cancel := d.recordContext(ctx)
+	defer cancel()
 	after, disabled, err := d.store.Complete(rctx, comp)
-	then(CompletionResult{Endpoint: after, Disabled: disabled, Err: err})
+	then(rctx, CompletionResult{Endpoint: after, Disabled: disabled, Err: err})
 	return held
 }
 
