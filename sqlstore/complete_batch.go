@@ -63,49 +63,16 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []webhook.Completion) ([]w
 }
 
 func (s *Store) completeBatch(ctx context.Context, tx querier, cs []webhook.Completion) ([]webhook.CompletionResult, error) {
-	// 1. The endpoint of each delivery.
+	// 1 and 2. The endpoint of each delivery, locked.
 	ids := make([]string, 0, len(cs))
 	for _, c := range cs {
 		ids = append(ids, c.DeliveryID)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	owner := make(map[string]string, len(ids))
-	if err := s.queryIn(ctx, tx, `SELECT id, endpoint_id FROM {p}deliveries WHERE id IN (%s)`, ids, func(r *sql.Rows) error {
-		var id, ep string
-		if err := r.Scan(&id, &ep); err != nil {
-			return err
-		}
-		owner[id] = ep
-		return nil
-	}); err != nil {
+	owner, eps, err := s.lockBatchEndpoints(ctx, tx, ids)
+	if err != nil {
 		return nil, err
-	}
-
-	// 2. Lock the endpoints, in id order.
-	epIDs := make([]string, 0, len(owner))
-	for _, ep := range owner {
-		epIDs = append(epIDs, ep)
-	}
-	slices.Sort(epIDs)
-	epIDs = slices.Compact(epIDs)
-	eps := make(map[string]*batchEndpoint, len(epIDs))
-	if len(epIDs) > 0 {
-		if err := s.queryIn(ctx, tx, `SELECT `+endpointColumns+` FROM {p}endpoints WHERE id IN (%s) ORDER BY id`+s.forUpdate(), epIDs, func(r *sql.Rows) error {
-			ep, err := scanEndpoint(r)
-			var bad *corruptEndpointError
-			if errors.As(err, &bad) {
-				eps[bad.id] = &batchEndpoint{err: err}
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			eps[ep.ID] = &batchEndpoint{ep: ep}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
 	}
 
 	// 3. The successes first, in one statement: whether a success applies
@@ -166,6 +133,11 @@ func (s *Store) completeBatch(ctx context.Context, tx querier, cs []webhook.Comp
 		}
 		attempts = attempts[n*cols:]
 	}
+	epIDs := make([]string, 0, len(eps))
+	for id := range eps {
+		epIDs = append(epIDs, id)
+	}
+	slices.Sort(epIDs)
 	for _, id := range epIDs {
 		be := eps[id]
 		if be == nil || !be.dirty {
@@ -387,6 +359,83 @@ func nullNanos(t time.Time) sql.NullInt64 {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: clampNanos(t), Valid: true}
+}
+
+// lockBatchEndpoints reads which endpoint each delivery ids belongs to,
+// and locks and reads those endpoints, in id order. On PostgreSQL, for a
+// batch that fits one statement, it is one statement: each endpoint row
+// with the IDs of its deliveries, the rows locked in the order they are
+// sorted in. Otherwise (and on SQLite, whose BEGIN IMMEDIATE already holds
+// the write lock) it is two: the owners, then the endpoints.
+func (s *Store) lockBatchEndpoints(ctx context.Context, tx querier, ids []string) (owner map[string]string, eps map[string]*batchEndpoint, err error) {
+	owner = make(map[string]string, len(ids))
+	eps = make(map[string]*batchEndpoint)
+	// scanEp reads one endpoint row, then extra; a row that does not
+	// decode is kept with its error. It returns the endpoint's ID.
+	scanEp := func(r scanner, extra ...any) (string, error) {
+		ep, err := scanEndpoint(r, extra...)
+		var bad *corruptEndpointError
+		if errors.As(err, &bad) {
+			eps[bad.id] = &batchEndpoint{err: err}
+			return bad.id, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		eps[ep.ID] = &batchEndpoint{ep: ep}
+		return ep.ID, nil
+	}
+	if s.dialect == Postgres && len(ids) <= batchChunk {
+		args := make([]any, 0, 2*len(ids))
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		args = append(args, args...)
+		list := placeholders(len(ids))
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+endpointColumns+`,
+			array_to_string(ARRAY(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.id IN (`+list+`)), ',')
+			FROM {p}endpoints e WHERE e.id IN (SELECT endpoint_id FROM {p}deliveries WHERE id IN (`+list+`))
+			ORDER BY e.id FOR UPDATE`), args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var mine string
+			epID, err := scanEp(rows, &mine)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, id := range strings.Split(mine, ",") {
+				owner[id] = epID
+			}
+		}
+		return owner, eps, rows.Err()
+	}
+	if err := s.queryIn(ctx, tx, `SELECT id, endpoint_id FROM {p}deliveries WHERE id IN (%s)`, ids, func(r *sql.Rows) error {
+		var id, ep string
+		if err := r.Scan(&id, &ep); err != nil {
+			return err
+		}
+		owner[id] = ep
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	epIDs := make([]string, 0, len(owner))
+	for _, ep := range owner {
+		epIDs = append(epIDs, ep)
+	}
+	slices.Sort(epIDs)
+	epIDs = slices.Compact(epIDs)
+	if len(epIDs) == 0 {
+		return owner, eps, nil
+	}
+	err = s.queryIn(ctx, tx, `SELECT `+endpointColumns+` FROM {p}endpoints WHERE id IN (%s) ORDER BY id`+s.forUpdate(), epIDs, func(r *sql.Rows) error {
+		_, err := scanEp(r)
+		return err
+	})
+	return owner, eps, err
 }
 
 var _ webhook.BatchCompleter = (*Store)(nil)

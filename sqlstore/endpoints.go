@@ -56,9 +56,10 @@ func (e *corruptEndpointError) Error() string {
 
 func (e *corruptEndpointError) Unwrap() error { return e.err }
 
-// scanEndpoint reads endpointColumns. A row whose events or headers do not
-// decode is a *corruptEndpointError naming the endpoint and the column.
-func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
+// scanEndpoint reads endpointColumns, then extra. A row whose events or
+// headers do not decode is a *corruptEndpointError naming the endpoint and
+// the column.
+func scanEndpoint(r scanner, extra ...any) (*webhook.Endpoint, error) {
 	var (
 		ep                                webhook.Endpoint
 		events, headers                   string
@@ -68,9 +69,10 @@ func scanEndpoint(r scanner) (*webhook.Endpoint, error) {
 		signing                           string
 		inactive                          int
 	)
-	err := r.Scan(&ep.ID, &ep.TenantID, &ep.Name, &ep.URL, &events, &ep.Method, &ep.ContentType, &ep.MaxAttempts, &headers,
+	dest := []any{&ep.ID, &ep.TenantID, &ep.Name, &ep.URL, &events, &ep.Method, &ep.ContentType, &ep.MaxAttempts, &headers,
 		&disabled, &ep.DisabledReason, &disabledAt, &ep.ConsecutiveFailures, &lastSuccess, &lastFail,
-		&ep.LastFailureReason, &createdAt, &updatedAt, &signing, &inactive)
+		&ep.LastFailureReason, &createdAt, &updatedAt, &signing, &inactive}
+	err := r.Scan(append(dest, extra...)...)
 	if err != nil {
 		return nil, err
 	}
