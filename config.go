@@ -113,8 +113,10 @@ type Config struct {
 	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
 	// flight in this process. Each endpoint's allowance moves between 1 and
 	// this cap as it behaves: a timeout, a connection error or a 429, 502,
-	// 503 or 504 halves it, a success grows it by one. Defaults to
-	// MaxInFlightPerEndpointDefault, at most Workers.
+	// 503 or 504 halves it, a success grows it by one. An endpoint at its
+	// full allowance may also have as many deliveries claimed ahead,
+	// waiting for a place. Defaults to MaxInFlightPerEndpointDefault, at
+	// most Workers.
 	MaxInFlightPerEndpoint int
 	// PollInterval is how often workers look for due deliveries (retries,
 	// deliveries written by other processes) when nothing wakes them.
@@ -180,8 +182,10 @@ type Config struct {
 	// maintained. Defaults to MaintenanceIntervalDefault.
 	MaintenanceInterval time.Duration
 
-	// OnAttempt, if set, is called after every recorded attempt, from the
-	// worker that made it: keep it fast. Shutdown waits for it until its
+	// OnAttempt, if set, is called after every recorded attempt: from the
+	// worker that made it, or, with a Store that batches completions
+	// (BatchCompleter), from a goroutine of the Dispatcher once the batch is
+	// written, in turn with the batch's other attempts: keep it fast. Shutdown waits for it until its
 	// context ends and then returns anyway: a hook that blocks keeps its
 	// worker goroutine running after Shutdown has returned.
 	OnAttempt func(AttemptResult)
