@@ -125,6 +125,7 @@ type Store struct {
 	keys    keyring
 	channel string // NOTIFY channel on PostgreSQL
 	queries *queryCache
+	lite    *liteWriter // SQLite: runs every write transaction
 }
 
 var (
@@ -178,7 +179,12 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	o.EncryptionKeys = append([]EncryptionKey(nil), o.EncryptionKeys...)
+	var lite *liteWriter
+	if dialect == SQLite {
+		lite = newLiteWriter(db)
+	}
 	return &Store{
+		lite:    lite,
 		db:      db,
 		dialect: dialect,
 		prefix:  o.TablePrefix,
@@ -240,6 +246,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 		}
 		return nil
 	}
+	if s.lite != nil {
+		return s.lite.run(ctx, s, fn)
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: conn: %w", err)
@@ -272,13 +281,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 // rollbackConn ends the transaction open on conn. It runs detached from
 // ctx (which may be what failed), and if even that fails it tells
 // database/sql to throw the connection away rather than hand a connection
-// inside a transaction to the next caller.
-func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) {
+// inside a transaction to the next caller, and reports false.
+func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) bool {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return false
 	}
+	return true
 }
 
 // nanos turns a time into the stored form of a nullable column: NULL for
