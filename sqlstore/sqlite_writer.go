@@ -35,7 +35,8 @@ const litePoolMin = 3
 // other processes still meet the busy timeout as before. Keeping one
 // connection keeps its page cache valid (no other connection of this
 // process writes) and lets prepared statements be reused: parsing was a
-// large part of every statement's cost.
+// large part of every statement's cost. Transactions that queue up while
+// one runs share a commit (sqlite_group.go).
 type liteWriter struct {
 	db   *sql.DB
 	sem  chan struct{} // held while a transaction runs or the connection changes hands
@@ -47,25 +48,15 @@ type liteWriter struct {
 	// timer releases an idle connection; guarded by mu.
 	mu    sync.Mutex
 	timer *time.Timer
+	// The group commit (sqlite_group.go): whether a group runs, and the
+	// requests waiting for the next; guarded by qmu.
+	qmu     sync.Mutex
+	leading bool
+	queue   []*liteReq
 }
 
 func newLiteWriter(db *sql.DB) *liteWriter {
 	return &liteWriter{db: db, sem: make(chan struct{}, 1)}
-}
-
-// acquire waits for the writer, or for ctx.
-func (w *liteWriter) acquire(ctx context.Context) error {
-	select {
-	case w.sem <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case w.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // release ends a turn: the connection stays for the next writer when the
@@ -121,48 +112,6 @@ func (w *liteWriter) drop(bad bool) {
 	w.conn = nil
 }
 
-// run runs fn in a BEGIN IMMEDIATE transaction on the writer's connection.
-// See Store.inTx.
-func (w *liteWriter) run(ctx context.Context, s *Store, fn func(tx querier) error) (err error) {
-	if err := w.acquire(ctx); err != nil {
-		return fmt.Errorf("sqlstore: conn: %w", err)
-	}
-	defer w.release()
-	if w.conn == nil {
-		conn, err := w.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("sqlstore: conn: %w", err)
-		}
-		w.conn = conn
-	}
-	conn := w.conn
-	if _, err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		// A connection that cannot begin may be inside a transaction
-		// left by something unexpected: start again with another.
-		w.drop(true)
-		return fmt.Errorf("sqlstore: begin immediate: %w", err)
-	}
-	// ended is set once COMMIT or ROLLBACK ran; if fn panics it is not,
-	// and the deferred call rolls back (before release runs).
-	ended := false
-	defer func() {
-		if !ended {
-			w.rollback(ctx, s, conn)
-		}
-	}()
-	if err := fn(liteTx{w}); err != nil {
-		ended = true
-		w.rollback(ctx, s, conn)
-		return err
-	}
-	ended = true
-	if _, err := w.exec(ctx, "COMMIT"); err != nil {
-		w.rollback(ctx, s, conn)
-		return fmt.Errorf("sqlstore: commit: %w", err)
-	}
-	return nil
-}
-
 // rollback is Store.rollbackConn for the writer's connection: one that
 // could not roll back is not used again.
 func (w *liteWriter) rollback(ctx context.Context, s *Store, conn *sql.Conn) {
@@ -206,14 +155,26 @@ func (w *liteWriter) exec(ctx context.Context, query string, args ...any) (sql.R
 }
 
 // liteTx is the querier a write transaction on the writer sees: every
-// statement is prepared once on the connection and reused.
-type liteTx struct{ w *liteWriter }
+// statement is prepared once on the connection and reused. detach runs
+// the statements without ctx's cancellation (a later member of a group).
+type liteTx struct {
+	w      *liteWriter
+	detach bool
+}
+
+func (t liteTx) ctx(ctx context.Context) context.Context {
+	if t.detach {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
 
 func (t liteTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.w.exec(ctx, query, args...)
+	return t.w.exec(t.ctx(ctx), query, args...)
 }
 
 func (t liteTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.ctx(ctx)
 	st, err := t.w.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -225,6 +186,7 @@ func (t liteTx) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (t liteTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.ctx(ctx)
 	st, err := t.w.stmt(ctx, query)
 	if err != nil || st == nil {
 		// Without the cache (on an error, a *sql.Row carrying it: the
@@ -254,5 +216,5 @@ func (w *liteWriter) tryRead(ctx context.Context, fn func(q querier) error) (boo
 		}
 		w.conn = conn
 	}
-	return true, fn(liteTx{w})
+	return true, fn(liteTx{w: w})
 }
