@@ -25,9 +25,12 @@ const (
 	// Postgres is PostgreSQL 12 or newer, through any database/sql driver
 	// (pgx's stdlib, lib/pq).
 	Postgres Dialect = "postgres"
-	// SQLite is SQLite 3.35 or newer (RETURNING), through any database/sql
-	// driver (modernc.org/sqlite, github.com/ncruces/go-sqlite3,
-	// mattn/go-sqlite3).
+	// SQLite is SQLite 3.35 or newer (RETURNING) with the JSON functions
+	// (built in since 3.38), through any database/sql driver
+	// (modernc.org/sqlite, github.com/ncruces/go-sqlite3,
+	// mattn/go-sqlite3). A Store runs its write transactions on one
+	// connection it keeps while writes come (docs/sqlstore.md, "One writer
+	// per Store").
 	SQLite Dialect = "sqlite"
 )
 
