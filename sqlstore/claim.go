@@ -194,11 +194,9 @@ func (s *Store) lease(ctx context.Context, tx querier, ids []string, token strin
 // updateIn runs query with "%s" replaced by placeholders for ids, args
 // first and then ids.
 func (s *Store) updateIn(ctx context.Context, tx querier, query string, args []any, ids []string) error {
-	all := append([]any(nil), args...)
-	for _, id := range ids {
-		all = append(all, id)
-	}
-	_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(query, placeholders(len(ids)))), all...)
+	text, list := s.liteIn(query, ids)
+	all := append(append([]any(nil), args...), list...)
+	_, err := tx.ExecContext(ctx, s.q(text), all...)
 	return err
 }
 
@@ -248,15 +246,12 @@ func (l *leased) read(ctx context.Context, s *Store, rows *sql.Rows) error {
 // loadClaims reads what workers need for the leased deliveries ids, in
 // their order. retryAt is when their lease ends.
 func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token string, now, retryAt time.Time) ([]*webhook.Claim, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
+	in, args := s.inList(ids)
 	// The event's body comes with the delivery; an event that is gone
 	// (removed by hand: the store never deletes the event of a delivery)
 	// ends its deliveries rather than failing every Claim.
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM {p}deliveries d
-		LEFT JOIN {p}events ev ON ev.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)`), args...)
+		LEFT JOIN {p}events ev ON ev.id = d.event_id WHERE d.id IN (`+in+`)`), args...)
 	if err != nil {
 		return nil, err
 	}

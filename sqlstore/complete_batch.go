@@ -278,6 +278,13 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 	byID := make(map[string]int, len(idx))
 	for len(idx) > 0 {
 		n := min(len(idx), batchChunk)
+		if s.dialect == SQLite {
+			if err := s.succeedLite(ctx, tx, cs, idx[:n], done); err != nil {
+				return nil, err
+			}
+			idx = idx[n:]
+			continue
+		}
 		var when, pairs strings.Builder
 		args := make([]any, 0, 4*n+1)
 		for _, i := range idx[:n] {
@@ -327,12 +334,9 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 func (s *Store) queryIn(ctx context.Context, tx querier, query string, ids []string, each func(*sql.Rows) error, after ...any) error {
 	for len(ids) > 0 {
 		n := min(len(ids), batchChunk)
-		args := make([]any, n, n+len(after))
-		for i, id := range ids[:n] {
-			args[i] = id
-		}
+		text, args := s.liteIn(query, ids[:n])
 		args = append(args, after...)
-		rows, err := tx.QueryContext(ctx, s.q(fmt.Sprintf(query, placeholders(n))), args...)
+		rows, err := tx.QueryContext(ctx, s.q(text), args...)
 		if err != nil {
 			return err
 		}

@@ -200,7 +200,22 @@ func (s *Store) getEndpoint(ctx context.Context, db querier, id string) (*webhoo
 // events published meanwhile, with nothing to recover them from. Other
 // tenants are not affected.
 func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.Endpoint, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+endpointColumns+` FROM {p}endpoints
+	if s.lite != nil {
+		var out []*webhook.Endpoint
+		done, err := s.lite.tryRead(ctx, func(q querier) error {
+			var err error
+			out, err = s.listEndpoints(ctx, q, tenantID)
+			return err
+		})
+		if done {
+			return out, err
+		}
+	}
+	return s.listEndpoints(ctx, s.db, tenantID)
+}
+
+func (s *Store) listEndpoints(ctx context.Context, db querier, tenantID string) ([]*webhook.Endpoint, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT `+endpointColumns+` FROM {p}endpoints
 		WHERE tenant_id = ? ORDER BY created_at, seq`), tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list endpoints: %w", err)

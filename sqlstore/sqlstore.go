@@ -25,9 +25,12 @@ const (
 	// Postgres is PostgreSQL 12 or newer, through any database/sql driver
 	// (pgx's stdlib, lib/pq).
 	Postgres Dialect = "postgres"
-	// SQLite is SQLite 3.35 or newer (RETURNING), through any database/sql
-	// driver (modernc.org/sqlite, github.com/ncruces/go-sqlite3,
-	// mattn/go-sqlite3).
+	// SQLite is SQLite 3.35 or newer (RETURNING) with the JSON functions
+	// (built in since 3.38), through any database/sql driver
+	// (modernc.org/sqlite, github.com/ncruces/go-sqlite3,
+	// mattn/go-sqlite3). A Store runs its write transactions on one
+	// connection it keeps while writes come (docs/sqlstore.md, "One writer
+	// per Store").
 	SQLite Dialect = "sqlite"
 )
 
@@ -125,6 +128,7 @@ type Store struct {
 	keys    keyring
 	channel string // NOTIFY channel on PostgreSQL
 	queries *queryCache
+	lite    *liteWriter // SQLite: runs every write transaction
 }
 
 var (
@@ -178,7 +182,12 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	o.EncryptionKeys = append([]EncryptionKey(nil), o.EncryptionKeys...)
+	var lite *liteWriter
+	if dialect == SQLite {
+		lite = newLiteWriter(db)
+	}
 	return &Store{
+		lite:    lite,
 		db:      db,
 		dialect: dialect,
 		prefix:  o.TablePrefix,
@@ -240,6 +249,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 		}
 		return nil
 	}
+	if s.lite != nil {
+		return s.lite.run(ctx, s, fn)
+	}
 	return s.inConnTx(ctx, "BEGIN IMMEDIATE", fn)
 }
 
@@ -280,13 +292,15 @@ func (s *Store) inConnTx(ctx context.Context, begin string, fn func(tx querier) 
 // rollbackConn ends the transaction open on conn. It runs detached from
 // ctx (which may be what failed), and if even that fails it tells
 // database/sql to throw the connection away rather than hand a connection
-// inside a transaction to the next caller.
-func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) {
+// inside a transaction to the next caller, and reports false.
+func (s *Store) rollbackConn(ctx context.Context, conn *sql.Conn) bool {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return false
 	}
+	return true
 }
 
 // nanos turns a time into the stored form of a nullable column: NULL for

@@ -1,0 +1,82 @@
+package sqlstore
+
+// Fixed-shape batch statements on SQLite: lists of IDs travel as one JSON
+// array bound to one parameter (json_each), so one statement text, and so
+// one prepared statement on the writer's connection, serves every batch
+// size, and each listed row is found through the primary key.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// liteList is the subquery "IN (%s)" takes on SQLite for ids: one
+// parameter holding them as a JSON array.
+const liteList = `SELECT value FROM json_each(?)`
+
+// inList returns what replaces %s in "IN (%s)" for ids, and the arguments
+// it binds: one JSON array on SQLite, a placeholder per ID elsewhere.
+func (s *Store) inList(ids []string) (string, []any) {
+	if s.dialect == SQLite {
+		b, _ := json.Marshal(ids) // strings: cannot fail
+		return liteList, []any{string(b)}
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return placeholders(len(ids)), args
+}
+
+// succeedLite is one chunk of succeedMany on SQLite: the deliveries of
+// the successes at idx (indexes in cs) marked delivered by one UPDATE …
+// FROM a JSON list of (id, token, completion time), each row found by its
+// primary key. (A row-value IN over VALUES, as on PostgreSQL, makes
+// SQLite scan the whole table.) What each row returned goes to done under
+// its index in cs; every index tried is first recorded as -1-i.
+func (s *Store) succeedLite(ctx context.Context, tx querier, cs []webhook.Completion, idx []int, done map[int]applied) error {
+	list := make([][3]any, len(idx))
+	byID := make(map[string]int, len(idx))
+	for k, i := range idx {
+		list[k] = [3]any{cs[i].DeliveryID, cs[i].Token, clampNanos(cs[i].Now)}
+		byID[cs[i].DeliveryID] = i
+		done[-1-i] = applied{}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return fmt.Errorf("encoding the batch: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
+		lease_token = NULL, last_error = '', updated_at = j.at
+		FROM (SELECT json_extract(value, '$[0]') AS did, json_extract(value, '$[1]') AS tok,
+			json_extract(value, '$[2]') AS at FROM json_each(?)) AS j
+		WHERE {p}deliveries.id = j.did AND {p}deliveries.lease_token = j.tok
+		AND (state = 'pending' OR (state = 'failed' AND last_error = ?)) RETURNING id, event_id, attempts`),
+		string(b), webhook.ReasonEndpointDisabled)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		var a applied
+		if err := rows.Scan(&id, &a.eventID, &a.attempts); err != nil {
+			rows.Close()
+			return err
+		}
+		done[byID[id]] = a
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// liteIn rewrites query, written with "IN (%s)" for a list, for inList.
+func (s *Store) liteIn(query string, ids []string) (string, []any) {
+	list, args := s.inList(ids)
+	return strings.Replace(query, "%s", list, 1), args
+}
