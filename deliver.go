@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/outhook/webhook/internal/uid"
@@ -221,11 +219,8 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	deadline := time.Now().Add(d.cfg.RequestTimeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var phase atomic.Int32 // a sendPhase; trace hooks may run on other goroutines
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GetConn: func(string) { phase.Store(int32(phaseConnecting)) },
-		GotConn: func(httptrace.GotConnInfo) { phase.Store(int32(phaseConnected)) },
-	})
+	ctx, trace := withPhaseTrace(ctx)
+	defer trace.release() // after the body is closed, below
 
 	if ep.ContentType != ContentTypeJSON && isForm(ep.ContentType) {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
@@ -242,11 +237,11 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 		return response{err: err, local: true}
 	}
 
-	res, err := d.cfg.Client.Do(req)
+	res, err := d.do(req)
 	if err != nil {
 		err = redactError(err)
 		spent := !time.Now().Before(deadline)
-		return response{err: err, failure: transportReason(err, sendPhase(phase.Load()), spent, d.cfg.RequestTimeout)}
+		return response{err: err, failure: transportReason(err, trace.phaseNow(), spent, d.cfg.RequestTimeout)}
 	}
 	defer res.Body.Close()
 	// Read a bounded amount so the connection can be reused; never more.
