@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -225,15 +224,15 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	if ep.ContentType != ContentTypeJSON && isForm(ep.ContentType) {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
 	}
-	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
+	req, parts, err := newRequest(ctx, ep.Method, ep.URL, body)
 	if err != nil {
 		return response{err: redactError(err), local: true}
 	}
 	for k, vs := range ep.Headers {
 		req.Header[k] = append([]string(nil), vs...)
 	}
-	setRequestHeaders(req.Header, ep.ContentType, d.cfg.UserAgent, eventID)
-	if err := d.sign(req.Header, ep, secrets, eventID, body); err != nil {
+	setRequestHeaders(req.Header, &parts.vals, ep.ContentType, d.cfg.UserAgent, eventID)
+	if err := d.sign(req.Header, ep, secrets, parts.secrets[:0], eventID, body); err != nil {
 		return response{err: err, local: true}
 	}
 
@@ -257,7 +256,10 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 // is signed by Config.Signer, which never sees an empty list of secrets:
 // an endpoint with no active secret (a TenantSecret endpoint whose tenant
 // has none) is not sent unsigned, but fails here, on the sender's side.
-func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, eventID string, body []byte) error {
+//
+// values is where the list of secret values the Signer gets is made: an
+// empty slice with room for the usual one or two.
+func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, values []string, eventID string, body []byte) error {
 	now := d.cfg.Clock()
 	if ep.Unsigned {
 		h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
@@ -269,9 +271,8 @@ func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, eventID
 		}
 		return errors.New("signing: the endpoint has no active secret")
 	}
-	values := make([]string, len(secrets))
-	for i, s := range secrets {
-		values[i] = s.Value
+	for _, s := range secrets {
+		values = append(values, s.Value)
 	}
 	msg := Message{ID: eventID, Timestamp: now, Body: body, Secrets: values}
 	if err := d.cfg.Signer.Sign(h, msg); err != nil {
