@@ -1,17 +1,14 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/outhook/webhook/internal/uid"
@@ -224,32 +221,29 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 	deadline := time.Now().Add(d.cfg.RequestTimeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var phase atomic.Int32 // a sendPhase; trace hooks may run on other goroutines
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GetConn: func(string) { phase.Store(int32(phaseConnecting)) },
-		GotConn: func(httptrace.GotConnInfo) { phase.Store(int32(phaseConnected)) },
-	})
+	ctx, trace := withPhaseTrace(ctx)
+	defer trace.release() // after the body is closed, below
 
 	if ep.ContentType != ContentTypeJSON && isForm(ep.ContentType) {
 		body = []byte("payload=" + url.QueryEscape(string(body)))
 	}
-	req, err := http.NewRequestWithContext(ctx, ep.Method, ep.URL, bytes.NewReader(body))
+	req, parts, err := newRequest(ctx, ep.Method, ep.URL, body)
 	if err != nil {
 		return response{err: redactError(err), local: true}
 	}
 	for k, vs := range ep.Headers {
 		req.Header[k] = append([]string(nil), vs...)
 	}
-	setRequestHeaders(req.Header, ep.ContentType, d.cfg.UserAgent, eventID)
-	if err := d.sign(req.Header, ep, secrets, eventID, body); err != nil {
+	setRequestHeaders(req.Header, &parts.vals, ep.ContentType, d.cfg.UserAgent, eventID)
+	if err := d.sign(req.Header, ep, secrets, parts.secrets[:0], eventID, body); err != nil {
 		return response{err: err, local: true}
 	}
 
-	res, err := d.cfg.Client.Do(req)
+	res, err := d.do(req)
 	if err != nil {
 		err = redactError(err)
 		spent := !time.Now().Before(deadline)
-		return response{err: err, failure: transportReason(err, sendPhase(phase.Load()), spent, d.cfg.RequestTimeout)}
+		return response{err: err, failure: transportReason(err, trace.phaseNow(), spent, d.cfg.RequestTimeout)}
 	}
 	defer res.Body.Close()
 	// Read a bounded amount so the connection can be reused; never more.
@@ -265,7 +259,10 @@ func (d *Dispatcher) send(ctx context.Context, ep *Endpoint, secrets []Secret, e
 // is signed by Config.Signer, which never sees an empty list of secrets:
 // an endpoint with no active secret (a TenantSecret endpoint whose tenant
 // has none) is not sent unsigned, but fails here, on the sender's side.
-func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, eventID string, body []byte) error {
+//
+// values is where the list of secret values the Signer gets is made: an
+// empty slice with room for the usual one or two.
+func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, values []string, eventID string, body []byte) error {
 	now := d.cfg.Clock()
 	if ep.Unsigned {
 		h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
@@ -277,9 +274,8 @@ func (d *Dispatcher) sign(h http.Header, ep *Endpoint, secrets []Secret, eventID
 		}
 		return errors.New("signing: the endpoint has no active secret")
 	}
-	values := make([]string, len(secrets))
-	for i, s := range secrets {
-		values[i] = s.Value
+	for _, s := range secrets {
+		values = append(values, s.Value)
 	}
 	msg := Message{ID: eventID, Timestamp: now, Body: body, Secrets: values}
 	if err := d.cfg.Signer.Sign(h, msg); err != nil {

@@ -10,10 +10,9 @@ import (
 // itself needs.
 
 // setRequestHeaders sets the headers every delivery carries, after the
-// endpoint's own (which it overrides): as h.Set would, with one allocation
-// for the three value slices.
-func setRequestHeaders(h http.Header, contentType, userAgent, eventID string) {
-	vs := make([]string, 3)
+// endpoint's own (which it overrides): as h.Set would, with the three value
+// slices in vs (an attempt's requestParts) rather than one allocation each.
+func setRequestHeaders(h http.Header, vs *[3]string, contentType, userAgent, eventID string) {
 	vs[0], vs[1], vs[2] = contentType, userAgent, eventID
 	h["Content-Type"] = vs[0:1:1]
 	h["User-Agent"] = vs[1:2:2]

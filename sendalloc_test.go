@@ -33,7 +33,7 @@ func TestReadResponseAsReadAll(t *testing.T) {
 func TestSetRequestHeadersAsSet(t *testing.T) {
 	got := http.Header{"X-A": {"1"}, "Content-Type": {"x"}}
 	want := got.Clone()
-	setRequestHeaders(got, "application/json", "ua", "ev")
+	setRequestHeaders(got, new([3]string), "application/json", "ua", "ev")
 	want.Set("Content-Type", "application/json")
 	want.Set("User-Agent", "ua")
 	want.Set(HeaderWebhookID, "ev")

@@ -105,11 +105,9 @@ func NewClientWithOptions(o ClientOptions) *http.Client {
 		rt = httpsOnlyTransport{tr}
 	}
 	return &http.Client{
-		Transport: rt,
-		Timeout:   request,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
+		Transport:     rt,
+		Timeout:       request,
+		CheckRedirect: noRedirect,
 	}
 }
 
