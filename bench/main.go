@@ -55,7 +55,7 @@ var (
 		pendingSizes: []int{10_000, 30_000}, pendingK: 2000, timeout: 2 * time.Minute}
 	fullParams = params{reps: 3, warmup: 2 * time.Second, window: 5 * time.Second, liveWindow: 8 * time.Second,
 		isoWindow: 5 * time.Second, pgN: 10_000, sqliteN: 10_000, serial: 1000,
-		pendingSizes: []int{10_000, 100_000}, pendingK: 3000, timeout: 5 * time.Minute}
+		pendingSizes: []int{10_000, 1_000_000}, pendingK: 5000, timeout: 5 * time.Minute}
 )
 
 // env is what the measurements share.
@@ -92,7 +92,7 @@ var measurements = []measurement{
 	{"sqlite", false, true, benchSQLite, "SQLite burn-down: one commit per delivery (16 goroutines) vs outhook sqlstore, and memstore"},
 	{"publish", false, true, benchPublish, "Publish p50 vs a bare INSERT of the same row, serial"},
 	{"isolation", false, true, benchIsolation, "healthy deliveries/s beside hanging and misbehaving endpoints (memstore)"},
-	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery time at 10k vs 100k pending (full mode only)"},
+	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery cost at 10k vs 1M pending (full mode only)"},
 }
 
 func main() {
@@ -190,7 +190,7 @@ func run(quick bool, out, svg, only, pgURL string, reps int) error {
 		}
 		n := p.reps
 		if ms.name == "pg-pending" {
-			n = 1 // loading 100k events takes a while: once is enough for a ratio this coarse
+			n = 1 // loading 1M events takes a minute or more: once is enough for a ratio this coarse
 		}
 		for i := 0; i < n; i++ {
 			fmt.Printf("%-12s run %d/%d: %s ... ", ms.name, i+1, n, ms.about)

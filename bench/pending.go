@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// benchPGPending: the cost per delivery with few and with many deliveries
+// pending on PostgreSQL (e.p.pendingSizes: 10k and 1M in full mode): the
+// wall time, the client CPU and the server's execution time of outhook's
+// statements (pg_stat_statements, when the server preloads it) per
+// delivery while outhook delivers the first e.p.pendingK of them from the
+// head of the queue.
+func benchPGPending(ctx context.Context, e *env) (figures, error) {
+	f := figures{}
+	for _, size := range e.p.pendingSizes {
+		r, err := e.pg.pendingRun(ctx, e, size)
+		if err != nil {
+			return nil, fmt.Errorf("%d pending: %w", size, err)
+		}
+		k := "pending_" + strconv.Itoa(size)
+		f[k+"_us"], f[k+"_cpu_us"], f[k+"_load/s"] = r.wallUs, r.cpuUs, r.loadPerSec
+		if r.stats != nil {
+			f[k+"_server_us"] = r.stats.totalMs * 1000 / float64(r.k)
+		}
+		fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs); %d deliveries: %s µs wall, %s µs client CPU",
+			num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, r.k, num(r.wallUs), num(r.cpuUs))
+		if r.stats != nil {
+			fmt.Printf(", %s µs server (pg_stat_statements) per delivery\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 6))
+		} else {
+			fmt.Printf("; no server time (%s)\n", e.pg.statsWhyNot)
+		}
+	}
+	return f, nil
+}
+
+// pendingResult is one size's run.
+type pendingResult struct {
+	k             int     // deliveries timed
+	wallUs, cpuUs float64 // per delivery
+	loadPerSec    float64
+	stats         *stmtStats // nil without pg_stat_statements
+}
+
+func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, error) {
+	var r pendingResult
+	restore := p.trackStatements(ctx)
+	defer restore()
+	s, prefix, drop, err := p.outhookPrefixed(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer drop()
+	d, err := webhook.NewDispatcher(s, singleEndpointConfig(riverWorkers))
+	if err != nil {
+		return r, err
+	}
+	if err := createEndpoint(ctx, d, tenant, e.rcv.url); err != nil {
+		return r, err
+	}
+	how, loadPerSec, err := loadEvents(ctx, d, "pend", size)
+	if err != nil {
+		return r, err
+	}
+	e.note("loadHow", how)
+	r.loadPerSec = loadPerSec
+	// VACUUM as well as ANALYZE: autovacuum would otherwise pick the
+	// freshly loaded tables up at a moment of its choosing, perhaps
+	// during the timing at one size and not at the other.
+	if err := p.vacuumPrefix(ctx, prefix); err != nil {
+		return r, err
+	}
+	p.checkpoint(ctx)
+	defer shutdown(d)
+	r.k = min(e.p.pendingK, size)
+	p.resetStatements(ctx)
+	rate, cpu, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, r.k, e.p.timeout)
+	if err != nil {
+		return r, err
+	}
+	r.stats = p.readStatements(ctx, prefix)
+	r.wallUs, r.cpuUs = 1e6/rate, cpu
+	return r, nil
+}
+
+// vacuumPrefix runs VACUUM (ANALYZE) on every table whose name starts
+// with prefix.
+func (p *pg) vacuumPrefix(ctx context.Context, prefix string) error {
+	rows, err := p.admin.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND left(table_name, length($1)) = $1`, prefix)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := p.admin.ExecContext(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return fmt.Errorf("vacuum %s: %w", n, err)
+		}
+	}
+	return nil
+}
