@@ -28,10 +28,16 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 		if r.stats != nil {
 			f[k+"_server_us"] = r.stats.totalMs * 1000 / float64(r.k)
 		}
-		fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs); %d deliveries: %s µs wall, %s µs client CPU",
-			num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, r.k, num(r.wallUs), num(r.cpuUs))
+		fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
+			num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
+		if r.loadStats != nil {
+			fmt.Printf(", %s µs server per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
+		} else {
+			fmt.Println()
+		}
+		fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
 		if r.stats != nil {
-			fmt.Printf(", %s µs server (pg_stat_statements) per delivery\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 6))
+			fmt.Printf(", %s µs server (pg_stat_statements) per delivery:\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 8))
 		} else {
 			fmt.Printf("; no server time (%s)\n", e.pg.statsWhyNot)
 		}
@@ -44,7 +50,9 @@ type pendingResult struct {
 	k             int     // deliveries timed
 	wallUs, cpuUs float64 // per delivery
 	loadPerSec    float64
+	loadCPUUs     float64    // client CPU per event loaded
 	stats         *stmtStats // nil without pg_stat_statements
+	loadStats     *stmtStats
 }
 
 func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, error) {
@@ -63,12 +71,15 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	if err := createEndpoint(ctx, d, tenant, e.rcv.url); err != nil {
 		return r, err
 	}
+	p.resetStatements(ctx)
+	cpu0 := cpuTime()
 	how, loadPerSec, err := loadEvents(ctx, d, "pend", size)
 	if err != nil {
 		return r, err
 	}
 	e.note("loadHow", how)
-	r.loadPerSec = loadPerSec
+	r.loadPerSec, r.loadCPUUs = loadPerSec, micros(cpuTime()-cpu0)/float64(size)
+	r.loadStats = p.readStatements(ctx, prefix)
 	// VACUUM as well as ANALYZE: autovacuum would otherwise pick the
 	// freshly loaded tables up at a moment of its choosing, perhaps
 	// during the timing at one size and not at the other.

@@ -71,9 +71,8 @@ func (p *pg) resetStatements(ctx context.Context) {
 	}
 }
 
-// readStatements reads what the server ran since resetStatements: the
-// statements on the tables named prefix… and the COMMITs, in this
-// database. Nil when tracking is off.
+// readStatements reads what the server ran since resetStatements on the
+// tables named prefix…, in this database. Nil when tracking is off.
 func (p *pg) readStatements(ctx context.Context, prefix string) *stmtStats {
 	if !p.statsOn {
 		return nil
@@ -81,7 +80,7 @@ func (p *pg) readStatements(ctx context.Context, prefix string) *stmtStats {
 	rows, err := p.admin.QueryContext(ctx, `SELECT query, calls, rows, total_exec_time, shared_blks_hit, shared_blks_read
 		FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		  AND (strpos(query, $1) > 0 OR upper(query) = 'COMMIT')
+		  AND strpos(query, $1) > 0
 		ORDER BY total_exec_time DESC`, prefix)
 	if err != nil {
 		p.statsWhyNot = "reading pg_stat_statements: " + err.Error()
@@ -95,11 +94,6 @@ func (p *pg) readStatements(ctx context.Context, prefix string) *stmtStats {
 			p.statsWhyNot = "reading pg_stat_statements: " + err.Error()
 			return nil
 		}
-		if strings.EqualFold(s.query, "COMMIT") {
-			st.commits += s.calls
-			st.commitMs += s.ms
-			continue
-		}
 		st.totalMs += s.ms
 		st.stmts = append(st.stmts, s)
 	}
@@ -110,8 +104,8 @@ func (p *pg) readStatements(ctx context.Context, prefix string) *stmtStats {
 	return st
 }
 
-// top lists the n statements that took the most time, per delivery of k,
-// and the COMMITs, one a line, for the console.
+// top lists the n statements that took the most time, per item of k (a
+// delivery, an event loaded), one a line, for the console.
 func (st *stmtStats) top(k, n int) string {
 	var b strings.Builder
 	for i, s := range st.stmts {
@@ -122,10 +116,9 @@ func (st *stmtStats) top(k, n int) string {
 		if len(q) > 110 {
 			q = q[:110] + "…"
 		}
-		fmt.Fprintf(&b, "    %6.1f µs/delivery  %6d calls  %7.3f ms/call  %6.1f blocks/call (%.1f read)  %s\n",
+		fmt.Fprintf(&b, "    %6.1f µs/item  %6d calls  %7.3f ms/call  %6.1f blocks/call (%.1f read)  %s\n",
 			s.ms*1000/float64(k), s.calls, s.ms/float64(max(s.calls, 1)), float64(s.hit+s.read)/float64(max(s.calls, 1)),
 			float64(s.read)/float64(max(s.calls, 1)), q)
 	}
-	fmt.Fprintf(&b, "    %6.1f µs/delivery  %6d COMMITs %7.3f ms/call\n", st.commitMs*1000/float64(k), st.commits, st.commitMs/float64(max(st.commits, 1)))
 	return b.String()
 }
