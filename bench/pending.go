@@ -25,6 +25,9 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 		}
 		k := "pending_" + strconv.Itoa(size)
 		f[k+"_us"], f[k+"_cpu_us"], f[k+"_load/s"] = r.wallUs, r.cpuUs, r.loadPerSec
+		if r.serverCPUUs >= 0 {
+			f[k+"_server_cpu_us"] = r.serverCPUUs
+		}
 		if r.stats != nil {
 			f[k+"_server_us"] = r.stats.totalMs * 1000 / float64(r.k)
 		}
@@ -36,8 +39,11 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 			fmt.Println()
 		}
 		fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
+		if r.serverCPUUs >= 0 {
+			fmt.Printf(", %s µs server CPU", num(r.serverCPUUs))
+		}
 		if r.stats != nil {
-			fmt.Printf(", %s µs server (pg_stat_statements) per delivery:\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 8))
+			fmt.Printf(", %s µs statements (pg_stat_statements) per delivery:\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 8))
 		} else {
 			fmt.Printf("; no server time (%s)\n", e.pg.statsWhyNot)
 		}
@@ -49,6 +55,7 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 type pendingResult struct {
 	k             int     // deliveries timed
 	wallUs, cpuUs float64 // per delivery
+	serverCPUUs   float64 // per delivery; -1 when /proc does not show the server
 	loadPerSec    float64
 	loadCPUUs     float64    // client CPU per event loaded
 	stats         *stmtStats // nil without pg_stat_statements
@@ -90,9 +97,16 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	defer shutdown(d)
 	r.k = min(e.p.pendingK, size)
 	p.resetStatements(ctx)
+	pm := p.postmasterPID(ctx)
+	srv0, srvOK := serverCPU(pm)
 	rate, cpu, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, r.k, e.p.timeout)
 	if err != nil {
 		return r, err
+	}
+	if srv1, ok := serverCPU(pm); ok && srvOK {
+		r.serverCPUUs = micros(srv1-srv0) / float64(r.k)
+	} else {
+		r.serverCPUUs = -1
 	}
 	r.stats = p.readStatements(ctx, prefix)
 	r.wallUs, r.cpuUs = 1e6/rate, cpu

@@ -153,7 +153,8 @@ func rowDefs(e *env) []rowDef {
 		defs = append(defs,
 			rowDef{"pg-pending", "PostgreSQL time per delivery, " + vs, "µs", l + "_us", h + "_us", base, true, 1.2, 0, "≤ 1.2×"},
 			rowDef{"pg-pending", "PostgreSQL client CPU per delivery, " + vs, "µs", l + "_cpu_us", h + "_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
-			rowDef{"pg-pending", "PostgreSQL server time per delivery, " + vs, "µs", l + "_server_us", h + "_server_us", base, true, 1.2, 0, "≤ 1.2×"})
+			rowDef{"pg-pending", "PostgreSQL server CPU per delivery, " + vs, "µs", l + "_server_cpu_us", h + "_server_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
+			rowDef{"pg-pending", "PostgreSQL statement time per delivery, " + vs, "µs", l + "_server_us", h + "_server_us", base, true, 1.2, 0, "≤ 1.2×"})
 	}
 	return defs
 }
@@ -353,9 +354,10 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	if s := e.p.pendingSizes; len(s) >= 2 {
 		w("- **Pending** (full mode; `-only pg-pending`): %s and then %s events to one endpoint are loaded\n", sizeText(s[0]), sizeText(s[len(s)-1]))
 		w("  (%s), the tables get a VACUUM (ANALYZE) and a CHECKPOINT, and outhook delivers the first\n", loadHow(e))
-		w("  %d from the head of the queue: the wall time and the client CPU per delivery, and the server's\n", e.p.pendingK)
-		w("  execution time of the statements on outhook's tables per delivery (pg_stat_statements, which\n")
-		w("  `scripts/with-postgres.sh` preloads; COMMITs, which wait for the WAL flush, left out). One run.\n")
+		w("  %d from the head of the queue: per delivery, the wall time, the client CPU, the server's CPU\n", e.p.pendingK)
+		w("  (all its processes, from /proc, when it runs on this machine) and the server's execution time of\n")
+		w("  the statements on outhook's tables (pg_stat_statements, which `scripts/with-postgres.sh` preloads;\n")
+		w("  it leaves out a commit's wait for the WAL flush, and counts time spent waiting for a CPU). One run.\n")
 	}
 	return b.String()
 }
