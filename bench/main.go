@@ -67,6 +67,8 @@ type env struct {
 	seq  atomic.Int64
 	mu   sync.Mutex
 	info map[string]string
+
+	explain bool // pg-pending prints the plans of a Claim and a CompleteBatch
 }
 
 // note records a fact for the report.
@@ -103,6 +105,7 @@ func main() {
 	pgURL := flag.String("pg", os.Getenv("OUTHOOK_TEST_POSTGRES_URL"), "PostgreSQL URL (default $OUTHOOK_TEST_POSTGRES_URL)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 3, quick 1); the report gives the median")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (baselines included) to this file")
+	explain := flag.Bool("explain", false, "pg-pending: print the plans (EXPLAIN ANALYZE, BUFFERS, through auto_explain) of one Claim and one CompleteBatch at each size")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -115,7 +118,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*quick, *out, *svg, *only, *pgURL, *reps); err != nil {
+	if err := run(*quick, *out, *svg, *only, *pgURL, *reps, *explain); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -130,7 +133,7 @@ func names() string {
 	return strings.Join(n, ", ")
 }
 
-func run(quick bool, out, svg, only, pgURL string, reps int) error {
+func run(quick bool, out, svg, only, pgURL string, reps int, explain bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	started := time.Now()
@@ -160,7 +163,7 @@ func run(quick bool, out, svg, only, pgURL string, reps int) error {
 		return err
 	}
 	defer rcv.close()
-	e := &env{p: p, rcv: rcv, dir: dir, info: map[string]string{}}
+	e := &env{p: p, rcv: rcv, dir: dir, info: map[string]string{}, explain: explain}
 	m := collectMachine(quick)
 	if pgURL != "" {
 		if e.pg, err = openPG(ctx, pgURL); err != nil {

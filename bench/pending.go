@@ -94,7 +94,12 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 		return r, err
 	}
 	p.checkpoint(ctx)
-	defer shutdown(d)
+	stopped := false
+	defer func() {
+		if !stopped {
+			shutdown(d)
+		}
+	}()
 	r.k = min(e.p.pendingK, size)
 	p.resetStatements(ctx)
 	pm := p.postmasterPID(ctx)
@@ -109,6 +114,14 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 		r.serverCPUUs = -1
 	}
 	r.stats = p.readStatements(ctx, prefix)
+	if e.explain {
+		shutdown(d)
+		stopped = true
+		fmt.Printf("\n  %s pending, after the timing: plans (auto_explain)\n", num(float64(size)))
+		if err := p.explainClaimComplete(ctx, prefix, riverWorkers); err != nil {
+			fmt.Println("    explain:", err)
+		}
+	}
 	r.wallUs, r.cpuUs = 1e6/rate, cpu
 	return r, nil
 }
