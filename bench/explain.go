@@ -51,6 +51,9 @@ func (p *pg) explainClaimComplete(ctx context.Context, prefix string, limit int)
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
+	if err := p.printSizes(ctx, prefix); err != nil {
+		return err
+	}
 	s, err := sqlstore.Open(ctx, db, sqlstore.Postgres, &sqlstore.Options{TablePrefix: prefix})
 	if err != nil {
 		return err
@@ -98,4 +101,37 @@ func randomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// printSizes prints shared_buffers and the size of each table and index
+// named prefix…, largest first: whether the working set fits the cache.
+func (p *pg) printSizes(ctx context.Context, prefix string) error {
+	var sb string
+	if err := p.admin.QueryRowContext(ctx, "SHOW shared_buffers").Scan(&sb); err != nil {
+		return err
+	}
+	rows, err := p.admin.QueryContext(ctx, `SELECT c.relname, c.relkind, pg_relation_size(c.oid)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND left(c.relname, length($1)) = $1 AND c.relkind IN ('r', 'i')
+		ORDER BY 3 DESC`, prefix)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var name, kind string
+		var size int64
+		if err := rows.Scan(&name, &kind, &size); err != nil {
+			return err
+		}
+		if size >= 1<<20 {
+			parts = append(parts, fmt.Sprintf("%s %d MB", strings.TrimPrefix(name, prefix), size>>20))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	fmt.Printf("    shared_buffers %s; relations of 1 MB or more: %s\n", sb, strings.Join(parts, ", "))
+	return nil
 }

@@ -33,8 +33,11 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 		}
 		fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
 			num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
+		if r.loadServerCPUUs >= 0 {
+			fmt.Printf(", %s µs server CPU", num(r.loadServerCPUUs))
+		}
 		if r.loadStats != nil {
-			fmt.Printf(", %s µs server per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
+			fmt.Printf(", %s µs statements per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
 		} else {
 			fmt.Println()
 		}
@@ -53,13 +56,14 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 
 // pendingResult is one size's run.
 type pendingResult struct {
-	k             int     // deliveries timed
-	wallUs, cpuUs float64 // per delivery
-	serverCPUUs   float64 // per delivery; -1 when /proc does not show the server
-	loadPerSec    float64
-	loadCPUUs     float64    // client CPU per event loaded
-	stats         *stmtStats // nil without pg_stat_statements
-	loadStats     *stmtStats
+	k               int     // deliveries timed
+	wallUs, cpuUs   float64 // per delivery
+	serverCPUUs     float64 // per delivery; -1 when /proc does not show the server
+	loadPerSec      float64
+	loadCPUUs       float64    // client CPU per event loaded
+	loadServerCPUUs float64    // server CPU per event loaded; -1 unknown
+	stats           *stmtStats // nil without pg_stat_statements
+	loadStats       *stmtStats
 }
 
 func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, error) {
@@ -79,6 +83,8 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 		return r, err
 	}
 	p.resetStatements(ctx)
+	pm := p.postmasterPID(ctx)
+	loadSrv0, loadSrvOK := serverCPU(pm)
 	cpu0 := cpuTime()
 	how, loadPerSec, err := loadEvents(ctx, d, "pend", size)
 	if err != nil {
@@ -86,6 +92,10 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	}
 	e.note("loadHow", how)
 	r.loadPerSec, r.loadCPUUs = loadPerSec, micros(cpuTime()-cpu0)/float64(size)
+	r.loadServerCPUUs = -1
+	if srv, ok := serverCPU(pm); ok && loadSrvOK {
+		r.loadServerCPUUs = micros(srv-loadSrv0) / float64(size)
+	}
 	r.loadStats = p.readStatements(ctx, prefix)
 	// VACUUM as well as ANALYZE: autovacuum would otherwise pick the
 	// freshly loaded tables up at a moment of its choosing, perhaps
@@ -102,7 +112,6 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	}()
 	r.k = min(e.p.pendingK, size)
 	p.resetStatements(ctx)
-	pm := p.postmasterPID(ctx)
 	srv0, srvOK := serverCPU(pm)
 	rate, cpu, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, r.k, e.p.timeout)
 	if err != nil {
