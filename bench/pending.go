@@ -29,26 +29,7 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 			f[k+"_server_cpu_us"] = r.serverCPUUs
 		}
 		if r.stats != nil {
-			f[k+"_server_us"] = r.stats.totalMs * 1000 / float64(r.k)
-		}
-		fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
-			num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
-		if r.loadServerCPUUs >= 0 {
-			fmt.Printf(", %s µs server CPU", num(r.loadServerCPUUs))
-		}
-		if r.loadStats != nil {
-			fmt.Printf(", %s µs statements per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
-		} else {
-			fmt.Println()
-		}
-		fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
-		if r.serverCPUUs >= 0 {
-			fmt.Printf(", %s µs server CPU", num(r.serverCPUUs))
-		}
-		if r.stats != nil {
-			fmt.Printf(", %s µs statements (pg_stat_statements) per delivery:\n%s", num(f[k+"_server_us"]), r.stats.top(r.k, 8))
-		} else {
-			fmt.Printf("; no server time (%s)\n", e.pg.statsWhyNot)
+			f[k+"_server_us"] = r.stats.statementUs(r.k)
 		}
 	}
 	return f, nil
@@ -122,7 +103,9 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	} else {
 		r.serverCPUUs = -1
 	}
+	r.wallUs, r.cpuUs = 1e6/rate, cpu
 	r.stats = p.readStatements(ctx, prefix)
+	r.print(size, p.statsWhyNot)
 	if e.explain {
 		shutdown(d)
 		stopped = true
@@ -131,7 +114,6 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 			fmt.Println("    explain:", err)
 		}
 	}
-	r.wallUs, r.cpuUs = 1e6/rate, cpu
 	return r, nil
 }
 
@@ -163,3 +145,30 @@ func (p *pg) vacuumPrefix(ctx context.Context, prefix string) error {
 	}
 	return nil
 }
+
+// print shows one size's figures and the statements behind them on the
+// console.
+func (r pendingResult) print(size int, whyNot string) {
+	fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
+		num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
+	if r.loadServerCPUUs >= 0 {
+		fmt.Printf(", %s µs server CPU", num(r.loadServerCPUUs))
+	}
+	if r.loadStats != nil {
+		fmt.Printf(", %s µs statements per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
+	} else {
+		fmt.Println()
+	}
+	fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
+	if r.serverCPUUs >= 0 {
+		fmt.Printf(", %s µs server CPU", num(r.serverCPUUs))
+	}
+	if r.stats != nil {
+		fmt.Printf(", %s µs statements (pg_stat_statements) per delivery:\n%s", num(r.stats.statementUs(r.k)), r.stats.top(r.k, 8))
+	} else {
+		fmt.Printf("; no server time (%s)\n", whyNot)
+	}
+}
+
+// statementUs is the statements' execution time per item of k.
+func (st *stmtStats) statementUs(k int) float64 { return st.totalMs * 1000 / float64(k) }
