@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -101,7 +103,48 @@ func (p *pg) readStatements(ctx context.Context, prefix string) *stmtStats {
 		p.statsWhyNot = "reading pg_stat_statements: " + rows.Err().Error()
 		return nil
 	}
+	st.stmts = mergeShapes(st.stmts)
 	return st
+}
+
+var (
+	paramRE  = regexp.MustCompile(`\$\d+`)
+	tupleRE  = regexp.MustCompile(`\([?, ]+\)(, \([?, ]+\))+`)
+	listRE   = regexp.MustCompile(`\?(, \?)+`)
+	whenRE   = regexp.MustCompile(`(WHEN \? THEN CAST\(\? AS BIGINT\) )+`)
+	spacesRE = regexp.MustCompile(`\s+`)
+)
+
+// mergeShapes adds up the entries that differ only in the length of an
+// IN list or a VALUES list (one pg_stat_statements entry for each
+// length), slowest in all first.
+func mergeShapes(in []stmt) []stmt {
+	byShape := map[string]*stmt{}
+	var order []string
+	for _, s := range in {
+		q := spacesRE.ReplaceAllString(s.query, " ")
+		q = paramRE.ReplaceAllString(q, "?")
+		q = whenRE.ReplaceAllString(q, "WHEN … ")
+		q = tupleRE.ReplaceAllString(q, "(…), …")
+		q = listRE.ReplaceAllString(q, "…")
+		m, ok := byShape[q]
+		if !ok {
+			m = &stmt{query: q}
+			byShape[q] = m
+			order = append(order, q)
+		}
+		m.calls += s.calls
+		m.rows += s.rows
+		m.ms += s.ms
+		m.hit += s.hit
+		m.read += s.read
+	}
+	out := make([]stmt, 0, len(order))
+	for _, q := range order {
+		out = append(out, *byShape[q])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ms > out[j].ms })
+	return out
 }
 
 // top lists the n statements that took the most time, per item of k (a
@@ -113,8 +156,8 @@ func (st *stmtStats) top(k, n int) string {
 			break
 		}
 		q := strings.Join(strings.Fields(s.query), " ")
-		if len(q) > 110 {
-			q = q[:110] + "…"
+		if len(q) > 160 {
+			q = q[:160] + "…"
 		}
 		fmt.Fprintf(&b, "    %6.1f µs/item  %6d calls  %7.3f ms/call  %6.1f blocks/call (%.1f read)  %s\n",
 			s.ms*1000/float64(k), s.calls, s.ms/float64(max(s.calls, 1)), float64(s.hit+s.read)/float64(max(s.calls, 1)),

@@ -83,3 +83,17 @@ func TestReportAndChart(t *testing.T) {
 		t.Errorf("%d rects, want a background and one bar for each of %d rows", n, len(rows))
 	}
 }
+
+func TestMergeShapes(t *testing.T) {
+	got := mergeShapes([]stmt{
+		{query: "UPDATE d SET lease_token = $1 || id, due_at = $2 WHERE id IN ($3, $4, $5)", calls: 1, ms: 1},
+		{query: "UPDATE d SET lease_token = $1 || id, due_at = $2\n\t\tWHERE id IN ($3, $4)", calls: 2, ms: 3},
+		{query: "SELECT 1 FROM d WHERE (id, t) IN (VALUES ($1, $2), ($3, $4))", calls: 1, ms: 0.5},
+	})
+	if len(got) != 2 || got[0].calls != 3 || got[0].ms != 4 || got[0].query != "UPDATE d SET lease_token = ? || id, due_at = ? WHERE id IN (…)" {
+		t.Errorf("mergeShapes = %+v, want the two UPDATEs as one, first", got)
+	}
+	if len(got) == 2 && got[1].query != "SELECT 1 FROM d WHERE (id, t) IN (VALUES (…), …)" {
+		t.Errorf("VALUES list shape = %q", got[1].query)
+	}
+}
