@@ -351,10 +351,16 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	w("  healthy deliveries/s over %s after 2 s of warm-up; the baseline is the healthy endpoints alone.\n", e.p.isoWindow)
 	w("  Misbehaving: 2 hanging, slowloris headers, an endless body, a reset, garbage bytes, 429 with\n")
 	w("  Retry-After one hour.\n")
-	if s := e.p.pendingSizes; len(s) >= 2 {
+	// Unless it ran (with -quick it runs only when named), describe the
+	// full mode's sizes.
+	pp := fullParams
+	if slices.ContainsFunc(rows, func(r row) bool { return r.section == "pg-pending" }) {
+		pp = e.p
+	}
+	if s := pp.pendingSizes; len(s) >= 2 {
 		w("- **Pending** (full mode; `-only pg-pending`): %s and then %s events to one endpoint are loaded\n", sizeText(s[0]), sizeText(s[len(s)-1]))
 		w("  (%s), the tables get a VACUUM (ANALYZE) and a CHECKPOINT, and outhook delivers the first\n", loadHow(e))
-		w("  %d from the head of the queue: per delivery, the wall time, the client CPU, the server's CPU\n", e.p.pendingK)
+		w("  %d from the head of the queue: per delivery, the wall time, the client CPU, the server's CPU\n", pp.pendingK)
 		w("  (all its processes, from /proc, when it runs on this machine) and the server's execution time of\n")
 		w("  the statements on outhook's tables (pg_stat_statements, which `scripts/with-postgres.sh` preloads;\n")
 		w("  it leaves out a commit's wait for the WAL flush, and counts time spent waiting for a CPU). One run.\n")
