@@ -44,6 +44,7 @@ func (p *pg) explainClaimComplete(ctx context.Context, prefix string, limit int)
 		"SET auto_explain.log_min_duration = 0",
 		"SET auto_explain.log_analyze = on",
 		"SET auto_explain.log_buffers = on",
+		"SET auto_explain.log_wal = on",
 		"SET auto_explain.log_level = notice",
 		"SET client_min_messages = notice",
 	} {
