@@ -55,7 +55,7 @@ var (
 		pendingSizes: []int{10_000, 30_000}, pendingK: 2000, timeout: 2 * time.Minute}
 	fullParams = params{reps: 3, warmup: 2 * time.Second, window: 5 * time.Second, liveWindow: 8 * time.Second,
 		isoWindow: 5 * time.Second, pgN: 10_000, sqliteN: 10_000, serial: 1000,
-		pendingSizes: []int{10_000, 100_000}, pendingK: 3000, timeout: 5 * time.Minute}
+		pendingSizes: []int{10_000, 1_000_000}, pendingK: 5000, timeout: 5 * time.Minute}
 )
 
 // env is what the measurements share.
@@ -67,6 +67,8 @@ type env struct {
 	seq  atomic.Int64
 	mu   sync.Mutex
 	info map[string]string
+
+	explain bool // pg-pending prints the plans of a Claim and a CompleteBatch
 }
 
 // note records a fact for the report.
@@ -92,7 +94,7 @@ var measurements = []measurement{
 	{"sqlite", false, true, benchSQLite, "SQLite burn-down: one commit per delivery (16 goroutines) vs outhook sqlstore, and memstore"},
 	{"publish", false, true, benchPublish, "Publish p50 vs a bare INSERT of the same row, serial"},
 	{"isolation", false, true, benchIsolation, "healthy deliveries/s beside hanging and misbehaving endpoints (memstore)"},
-	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery time at 10k vs 100k pending (full mode only)"},
+	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery cost at 10k vs 1M pending (full mode only)"},
 }
 
 func main() {
@@ -103,6 +105,7 @@ func main() {
 	pgURL := flag.String("pg", os.Getenv("OUTHOOK_TEST_POSTGRES_URL"), "PostgreSQL URL (default $OUTHOOK_TEST_POSTGRES_URL)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 3, quick 1); the report gives the median")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (baselines included) to this file")
+	explain := flag.Bool("explain", false, "pg-pending: print the plans (EXPLAIN ANALYZE, BUFFERS, through auto_explain) of one Claim and one CompleteBatch at each size")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -115,7 +118,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*quick, *out, *svg, *only, *pgURL, *reps); err != nil {
+	if err := run(*quick, *out, *svg, *only, *pgURL, *reps, *explain); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -130,7 +133,7 @@ func names() string {
 	return strings.Join(n, ", ")
 }
 
-func run(quick bool, out, svg, only, pgURL string, reps int) error {
+func run(quick bool, out, svg, only, pgURL string, reps int, explain bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	started := time.Now()
@@ -160,7 +163,7 @@ func run(quick bool, out, svg, only, pgURL string, reps int) error {
 		return err
 	}
 	defer rcv.close()
-	e := &env{p: p, rcv: rcv, dir: dir, info: map[string]string{}}
+	e := &env{p: p, rcv: rcv, dir: dir, info: map[string]string{}, explain: explain}
 	m := collectMachine(quick)
 	if pgURL != "" {
 		if e.pg, err = openPG(ctx, pgURL); err != nil {
@@ -190,7 +193,7 @@ func run(quick bool, out, svg, only, pgURL string, reps int) error {
 		}
 		n := p.reps
 		if ms.name == "pg-pending" {
-			n = 1 // loading 100k events takes a while: once is enough for a ratio this coarse
+			n = 1 // loading 1M events takes a minute or more: once is enough for a ratio this coarse
 		}
 		for i := 0; i < n; i++ {
 			fmt.Printf("%-12s run %d/%d: %s ... ", ms.name, i+1, n, ms.about)

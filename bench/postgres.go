@@ -41,6 +41,9 @@ type pg struct {
 	pool  *pgxpool.Pool
 	http  *http.Client // River's jobs' client
 	seq   atomic.Int64 // table prefixes
+
+	statsOn     bool   // pg_stat_statements tracks outhook's sessions
+	statsWhyNot string // why not
 }
 
 func openPG(ctx context.Context, url string) (*pg, error) {
@@ -138,9 +141,15 @@ func (p *pg) checkpoint(ctx context.Context) {
 // outhook opens a Store in tables of their own (a fresh prefix) on a pool
 // of its own; the returned function drops them.
 func (p *pg) outhook(ctx context.Context) (*sqlstore.Store, func(), error) {
+	s, _, drop, err := p.outhookPrefixed(ctx)
+	return s, drop, err
+}
+
+// outhookPrefixed is outhook, also returning the tables' prefix.
+func (p *pg) outhookPrefixed(ctx context.Context) (*sqlstore.Store, string, func(), error) {
 	db, err := sql.Open("pgx", p.url)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	db.SetMaxOpenConns(pgPool)
 	db.SetMaxIdleConns(pgPool)
@@ -155,9 +164,9 @@ func (p *pg) outhook(ctx context.Context) (*sqlstore.Store, func(), error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return s, func() {
+	return s, prefix, func() {
 		db.Close()
 		p.dropPrefix(context.Background(), prefix)
 	}, nil
@@ -455,50 +464,6 @@ func publishLatency(ctx context.Context, e *env, d *webhook.Dispatcher, insert f
 		}
 	}
 	return millis(quantile(ins, 0.5)), millis(quantile(pub, 0.5)), nil
-}
-
-// benchPGPending: the cost per delivery with 10k and with 100k deliveries
-// pending on PostgreSQL: the time outhook takes to deliver the first
-// e.p.pendingK of them.
-func benchPGPending(ctx context.Context, e *env) (figures, error) {
-	f := figures{}
-	for _, size := range e.p.pendingSizes {
-		us, err := e.pg.pendingRun(ctx, e, size)
-		if err != nil {
-			return nil, fmt.Errorf("%d pending: %w", size, err)
-		}
-		f["pending_"+strconv.Itoa(size)+"_us"] = us
-	}
-	return f, nil
-}
-
-func (p *pg) pendingRun(ctx context.Context, e *env, size int) (float64, error) {
-	s, drop, err := p.outhook(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer drop()
-	d, err := webhook.NewDispatcher(s, singleEndpointConfig(riverWorkers))
-	if err != nil {
-		return 0, err
-	}
-	if err := createEndpoint(ctx, d, tenant, e.rcv.url); err != nil {
-		return 0, err
-	}
-	if _, _, err := loadEvents(ctx, d, "pend", size); err != nil {
-		return 0, err
-	}
-	if _, err := p.admin.ExecContext(ctx, "ANALYZE"); err != nil {
-		return 0, err
-	}
-	p.checkpoint(ctx)
-	defer shutdown(d)
-	k := min(e.p.pendingK, size)
-	rate, _, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, k, e.p.timeout)
-	if err != nil {
-		return 0, err
-	}
-	return 1e6 / rate, nil
 }
 
 var errNoPG = errors.New("no PostgreSQL: set OUTHOOK_TEST_POSTGRES_URL or -pg, or run `make bench`")

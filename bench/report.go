@@ -148,10 +148,23 @@ func rowDefs(e *env) []rowDef {
 	}
 	if s := p.pendingSizes; len(s) >= 2 {
 		lo, hi := s[0], s[len(s)-1]
-		defs = append(defs, rowDef{"pg-pending", fmt.Sprintf("PostgreSQL time per delivery, %dk vs %dk pending", hi/1000, lo/1000), "µs",
-			"pending_" + strconv.Itoa(lo) + "_us", "pending_" + strconv.Itoa(hi) + "_us", fmt.Sprintf("outhook at %dk pending", lo/1000), true, 1.2, 0, "≤ 1.2×"})
+		l, h := "pending_"+strconv.Itoa(lo), "pending_"+strconv.Itoa(hi)
+		vs, base := sizeText(hi)+" vs "+sizeText(lo)+" pending", "outhook at "+sizeText(lo)+" pending"
+		defs = append(defs,
+			rowDef{"pg-pending", "PostgreSQL time per delivery, " + vs, "µs", l + "_us", h + "_us", base, true, 1.2, 0, "≤ 1.2×"},
+			rowDef{"pg-pending", "PostgreSQL client CPU per delivery, " + vs, "µs", l + "_cpu_us", h + "_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
+			rowDef{"pg-pending", "PostgreSQL server CPU per delivery, " + vs, "µs", l + "_server_cpu_us", h + "_server_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
+			rowDef{"pg-pending", "PostgreSQL statement time per delivery, " + vs, "µs", l + "_server_us", h + "_server_us", base, true, 1.2, 0, "≤ 1.2×"})
 	}
 	return defs
+}
+
+// sizeText is a count of deliveries as 10k or 1M.
+func sizeText(n int) string {
+	if n >= 1_000_000 && n%1_000_000 == 0 {
+		return strconv.Itoa(n/1_000_000) + "M"
+	}
+	return strconv.Itoa(n/1000) + "k"
 }
 
 func median(v []float64) float64 {
@@ -338,8 +351,20 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	w("  healthy deliveries/s over %s after 2 s of warm-up; the baseline is the healthy endpoints alone.\n", e.p.isoWindow)
 	w("  Misbehaving: 2 hanging, slowloris headers, an endless body, a reset, garbage bytes, 429 with\n")
 	w("  Retry-After one hour.\n")
-	w("- **Pending** (full mode): outhook's time per delivery for its first %d deliveries with 10k and with\n", e.p.pendingK)
-	w("  100k deliveries pending on PostgreSQL (one run).\n")
+	// Unless it ran (with -quick it runs only when named), describe the
+	// full mode's sizes.
+	pp := fullParams
+	if slices.ContainsFunc(rows, func(r row) bool { return r.section == "pg-pending" }) {
+		pp = e.p
+	}
+	if s := pp.pendingSizes; len(s) >= 2 {
+		w("- **Pending** (full mode; `-only pg-pending`): %s and then %s events to one endpoint are loaded\n", sizeText(s[0]), sizeText(s[len(s)-1]))
+		w("  (%s), the tables get a VACUUM (ANALYZE) and a CHECKPOINT, and outhook delivers the first\n", loadHow(e))
+		w("  %d from the head of the queue: per delivery, the wall time, the client CPU, the server's CPU\n", pp.pendingK)
+		w("  (all its processes, from /proc, when it runs on this machine) and the server's execution time of\n")
+		w("  the statements on outhook's tables (pg_stat_statements, which `scripts/with-postgres.sh` preloads;\n")
+		w("  it leaves out a commit's wait for the WAL flush, and counts time spent waiting for a CPU). One run.\n")
+	}
 	return b.String()
 }
 

@@ -70,7 +70,7 @@ func TestReportAndChart(t *testing.T) {
 	rows := buildRows(results, e)
 	m := &machine{cpus: 2, model: "test CPU", goVersion: "go", loadStart: "3.00, 2.00, 1.00", loadEnd: "3.00, 2.00, 1.00", args: "go run ./bench -quick"}
 	md := markdown(m, e, rows, []string{"pg-live (no PostgreSQL)"}, "bench/ratios.svg")
-	for _, want := range []string{"shared and noisy", "![ratios", "bench/ratios.svg", "| memstore end to end, 32 in flight | deliveries/s | tuned net/http POST loop | 20,000 | 12,000 | 0.60× | ≥ 0.9× | no |", "Not run: pg-live"} {
+	for _, want := range []string{"shared and noisy", "![ratios", "bench/ratios.svg", "| memstore end to end, 32 in flight | deliveries/s | tuned net/http POST loop | 20,000 | 12,000 | 0.60× | ≥ 0.9× | no |", "Not run: pg-live", "10k and then 1M events"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, md)
 		}
@@ -81,5 +81,19 @@ func TestReportAndChart(t *testing.T) {
 	}
 	if n := strings.Count(chart, "<rect "); n != len(rows)+1 {
 		t.Errorf("%d rects, want a background and one bar for each of %d rows", n, len(rows))
+	}
+}
+
+func TestMergeShapes(t *testing.T) {
+	got := mergeShapes([]stmt{
+		{query: "UPDATE d SET lease_token = $1 || id, due_at = $2 WHERE id IN ($3, $4, $5)", calls: 1, ms: 1},
+		{query: "UPDATE d SET lease_token = $1 || id, due_at = $2\n\t\tWHERE id IN ($3, $4)", calls: 2, ms: 3},
+		{query: "SELECT 1 FROM d WHERE (id, t) IN (VALUES ($1, $2), ($3, $4))", calls: 1, ms: 0.5},
+	})
+	if len(got) != 2 || got[0].calls != 3 || got[0].ms != 4 || got[0].query != "UPDATE d SET lease_token = ? || id, due_at = ? WHERE id IN (…)" {
+		t.Errorf("mergeShapes = %+v, want the two UPDATEs as one, first", got)
+	}
+	if len(got) == 2 && got[1].query != "SELECT 1 FROM d WHERE (id, t) IN (VALUES (…), …)" {
+		t.Errorf("VALUES list shape = %q", got[1].query)
 	}
 }

@@ -22,6 +22,7 @@
 # full_page_writes off: the tests need no durability. OUTHOOK_PG_DURABLE=1
 # keeps PostgreSQL's durable defaults (all three on), as `make bench` does:
 # a benchmark against a server that never flushes measures nothing real.
+# OUTHOOK_PG_OPTIONS adds server options, e.g. "-c shared_buffers=1GB".
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -105,6 +106,16 @@ else
 	durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 fi
 
+# pg_stat_statements, when installed, is preloaded with its tracking off
+# (no cost to the statements); `go run ./bench` turns it on for the
+# sessions whose statements it times (ALTER DATABASE ... SET
+# pg_stat_statements.track).
+stats=""
+libdir="$("$PGBIN/pg_config" --pkglibdir 2>/dev/null || echo "$PGBIN/../lib")"
+if [ -f "$libdir/pg_stat_statements.so" ]; then
+	stats="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=none"
+fi
+
 # A free port: try random ones until one is closed and the server starts.
 started=""
 for _ in $(seq 1 20); do
@@ -113,7 +124,7 @@ for _ in $(seq 1 20); do
 		continue
 	fi
 	if as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir $durability -c max_connections=300" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir $durability $stats -c max_connections=300 ${OUTHOOK_PG_OPTIONS:-}" \
 		start >/dev/null; then
 		started=1
 		break

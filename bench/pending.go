@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	webhook "github.com/outhook/webhook"
+)
+
+// benchPGPending: the cost per delivery with few and with many deliveries
+// pending on PostgreSQL (e.p.pendingSizes: 10k and 1M in full mode): the
+// wall time, the client CPU and the server's execution time of outhook's
+// statements (pg_stat_statements, when the server preloads it) per
+// delivery while outhook delivers the first e.p.pendingK of them from the
+// head of the queue.
+func benchPGPending(ctx context.Context, e *env) (figures, error) {
+	f := figures{}
+	for _, size := range e.p.pendingSizes {
+		r, err := e.pg.pendingRun(ctx, e, size)
+		if err != nil {
+			return nil, fmt.Errorf("%d pending: %w", size, err)
+		}
+		k := "pending_" + strconv.Itoa(size)
+		f[k+"_us"], f[k+"_cpu_us"], f[k+"_load/s"] = r.wallUs, r.cpuUs, r.loadPerSec
+		if r.serverCPUUs >= 0 {
+			f[k+"_server_cpu_us"] = r.serverCPUUs
+		}
+		if r.stats != nil {
+			f[k+"_server_us"] = r.stats.statementUs(r.k)
+		}
+	}
+	return f, nil
+}
+
+// pendingResult is one size's run.
+type pendingResult struct {
+	k               int     // deliveries timed
+	wallUs, cpuUs   float64 // per delivery
+	serverCPUUs     float64 // per delivery; -1 when /proc does not show the server
+	loadPerSec      float64
+	loadCPUUs       float64    // client CPU per event loaded
+	loadServerCPUUs float64    // server CPU per event loaded; -1 unknown
+	stats           *stmtStats // nil without pg_stat_statements
+	loadStats       *stmtStats
+}
+
+func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, error) {
+	var r pendingResult
+	restore := p.trackStatements(ctx)
+	defer restore()
+	s, prefix, drop, err := p.outhookPrefixed(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer drop()
+	d, err := webhook.NewDispatcher(s, singleEndpointConfig(riverWorkers))
+	if err != nil {
+		return r, err
+	}
+	if err := createEndpoint(ctx, d, tenant, e.rcv.url); err != nil {
+		return r, err
+	}
+	p.resetStatements(ctx)
+	pm := p.postmasterPID(ctx)
+	loadSrv0, loadSrvOK := serverCPU(pm)
+	cpu0 := cpuTime()
+	how, loadPerSec, err := loadEvents(ctx, d, "pend", size)
+	if err != nil {
+		return r, err
+	}
+	e.note("loadHow", how)
+	r.loadPerSec, r.loadCPUUs = loadPerSec, micros(cpuTime()-cpu0)/float64(size)
+	r.loadServerCPUUs = -1
+	if srv, ok := serverCPU(pm); ok && loadSrvOK {
+		r.loadServerCPUUs = micros(srv-loadSrv0) / float64(size)
+	}
+	r.loadStats = p.readStatements(ctx, prefix)
+	// VACUUM as well as ANALYZE: autovacuum would otherwise pick the
+	// freshly loaded tables up at a moment of its choosing, perhaps
+	// during the timing at one size and not at the other.
+	if err := p.vacuumPrefix(ctx, prefix); err != nil {
+		return r, err
+	}
+	p.checkpoint(ctx)
+	stopped := false
+	defer func() {
+		if !stopped {
+			shutdown(d)
+		}
+	}()
+	r.k = min(e.p.pendingK, size)
+	p.resetStatements(ctx)
+	srv0, srvOK := serverCPU(pm)
+	rate, cpu, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, r.k, e.p.timeout)
+	if err != nil {
+		return r, err
+	}
+	if srv1, ok := serverCPU(pm); ok && srvOK {
+		r.serverCPUUs = micros(srv1-srv0) / float64(r.k)
+	} else {
+		r.serverCPUUs = -1
+	}
+	r.wallUs, r.cpuUs = 1e6/rate, cpu
+	r.stats = p.readStatements(ctx, prefix)
+	r.print(size, p.statsWhyNot)
+	if e.explain {
+		shutdown(d)
+		stopped = true
+		fmt.Printf("\n  %s pending, after the timing: plans (auto_explain)\n", num(float64(size)))
+		if err := p.explainClaimComplete(ctx, prefix, riverWorkers); err != nil {
+			fmt.Println("    explain:", err)
+		}
+	}
+	return r, nil
+}
+
+// vacuumPrefix runs VACUUM (ANALYZE) on every table whose name starts
+// with prefix.
+func (p *pg) vacuumPrefix(ctx context.Context, prefix string) error {
+	rows, err := p.admin.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND left(table_name, length($1)) = $1`, prefix)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := p.admin.ExecContext(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return fmt.Errorf("vacuum %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// print shows one size's figures and the statements behind them on the
+// console.
+func (r pendingResult) print(size int, whyNot string) {
+	fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
+		num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
+	if r.loadServerCPUUs >= 0 {
+		fmt.Printf(", %s µs server CPU", num(r.loadServerCPUUs))
+	}
+	if r.loadStats != nil {
+		fmt.Printf(", %s µs statements per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
+	} else {
+		fmt.Println()
+	}
+	fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
+	if r.serverCPUUs >= 0 {
+		fmt.Printf(", %s µs server CPU", num(r.serverCPUUs))
+	}
+	if r.stats != nil {
+		fmt.Printf(", %s µs statements (pg_stat_statements) per delivery:\n%s", num(r.stats.statementUs(r.k)), r.stats.top(r.k, 8))
+	} else {
+		fmt.Printf("; no server time (%s)\n", whyNot)
+	}
+}
+
+// statementUs is the statements' execution time per item of k.
+func (st *stmtStats) statementUs(k int) float64 { return st.totalMs * 1000 / float64(k) }
