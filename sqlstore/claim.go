@@ -19,14 +19,16 @@ const claimRounds = 8
 // Claim implements webhook.Store. On PostgreSQL the due rows are read in
 // due order through a partial index with FOR UPDATE SKIP LOCKED, so
 // concurrent Claims in several processes take disjoint rows without
-// waiting for each other; the chosen rows get a lease token and a due time
-// at the lease's end, which is when another Claim may take them again if
-// no Complete came. On SQLite the transaction holds the write lock.
+// waiting for each other; the chosen rows get a lease token and
+// leased_until at the lease's end, which is when another Claim may take
+// them again if no Complete came. leased_until is in no index, so leasing
+// a row rewrites none of its index entries (on PostgreSQL the update is
+// usually made in place). On SQLite the transaction holds the write lock.
 //
 // The deliveries of an endpoint whose secret does not decrypt, or whose
 // stored events or headers do not decode (JSON edited by hand), are left
-// out of the result rather than failing the call: they keep the lease's
-// due time (so come up again when it ends), their LastError says why, and
+// out of the result rather than failing the call: they stay leased until
+// the lease ends (so come up again then), their LastError says why, and
 // Options.Logger hears of it.
 func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
 	if p.Limit <= 0 {
@@ -90,8 +92,8 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		}
 		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0) FROM {p}deliveries d
 			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
-			WHERE d.state = 'pending' AND d.due_at <= ?`
-		args := []any{now}
+			WHERE d.state = 'pending' AND d.due_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?)`
+		args := []any{now, now}
 		if len(excluded) > 0 {
 			query += ` AND d.endpoint_id NOT IN (` + placeholders(len(excluded)) + `)`
 			for _, ep := range excluded {
@@ -168,13 +170,13 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 	return s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
 }
 
-// lease gives the deliveries ids the lease token and the due time at the
-// lease's end. On PostgreSQL the same statement returns what the claim
+// lease gives the deliveries ids the lease token and leased_until at the
+// lease's end (due, in nanoseconds). On PostgreSQL the same statement returns what the claim
 // sends (the delivery, its event's body and metadata) into l; on SQLite
 // loadClaims reads them afterwards.
 func (s *Store) lease(ctx context.Context, tx querier, ids []string, token string, due int64, l *leased) error {
 	if s.dialect != Postgres {
-		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, due_at = ? WHERE id IN (%s)`,
+		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, leased_until = ? WHERE id IN (%s)`,
 			[]any{token, due}, ids)
 	}
 	args := make([]any, 0, 2+len(ids))
@@ -182,7 +184,7 @@ func (s *Store) lease(ctx context.Context, tx querier, ids []string, token strin
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET lease_token = ? || id, due_at = ?
+	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET lease_token = ? || id, leased_until = ?
 		WHERE id IN (`+placeholders(len(ids))+`) RETURNING *)
 		SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM d LEFT JOIN {p}events ev ON ev.id = d.event_id`), args...)
 	if err != nil {
@@ -327,8 +329,8 @@ func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *l
 				"sqlstore: claim left out deliveries whose endpoint row does not decode; they are due again when the lease ends"
 		}
 		// Drop the lease token (no worker holds these rows) and say why
-		// in last_error, which ListDeliveries shows; due_at stays at the
-		// lease's end.
+		// in last_error, which ListDeliveries shows; leased_until stays at
+		// the lease's end.
 		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = NULL, last_error = ? WHERE id IN (%s)`,
 			[]any{clean(lastError+err.Error(), 1024)}, held[ep]); err != nil {
 			return nil, err

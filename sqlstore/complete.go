@@ -99,7 +99,7 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 	case webhook.OutcomeRetry:
 		at := clampNanos(c.RetryAt)
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
-			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			lease_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
 			at, at, reason, now, c.DeliveryID, c.Token)
 	case webhook.OutcomeFail:
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', attempts = attempts + 1,

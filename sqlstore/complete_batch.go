@@ -188,7 +188,7 @@ func (s *Store) completeOne(ctx context.Context, tx querier, be *batchEndpoint, 
 	case webhook.OutcomeRetry:
 		at := clampNanos(c.RetryAt)
 		query = `UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
-			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`
+			lease_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`
 		args = []any{at, at, reason, now, c.DeliveryID, c.Token}
 	default:
 		query = `UPDATE {p}deliveries SET state = 'failed', attempts = attempts + 1,
