@@ -125,6 +125,7 @@ type Store struct {
 	keys    keyring
 	channel string // NOTIFY channel on PostgreSQL
 	queries *queryCache
+	match   *matchSupport // EnqueueMatching's state
 }
 
 var (
@@ -186,6 +187,7 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		keys:    keys,
 		channel: o.TablePrefix + "deliveries",
 		queries: &queryCache{},
+		match:   &matchSupport{},
 	}, nil
 }
 
