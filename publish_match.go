@@ -13,10 +13,11 @@ import (
 // transaction.
 type matchFunc func(ctx context.Context, ev *StoredEvent, now time.Time) (int, error)
 
-// match returns the Store's EnqueueMatching, nil if it has none.
+// match returns the Store's EnqueueMatching through the dispatcher's
+// publish group (publish_group.go), nil if the Store has none.
 func (d *Dispatcher) match() matchFunc {
 	if m, ok := d.store.(MatchEnqueuer); ok {
-		return m.EnqueueMatching
+		return d.groupedMatch(m)
 	}
 	return nil
 }

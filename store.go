@@ -356,8 +356,8 @@ type InTxManyEnqueuer interface {
 //
 // EnqueueMatching stores ev and, in the same atomic step, one pending
 // delivery for each endpoint of ev.TenantID that is neither Disabled nor
-// Inactive and whose Events match ev.Type (MatchEvent; EventPatterns
-// lists the patterns that do), and returns how many deliveries it wrote.
+// Inactive and whose Events match ev.Type (MatchEvent), and returns how
+// many deliveries it wrote.
 // Each delivery has a new random ID (a UUID string), ev's ID, Type and
 // TenantID, no attempts, and NextAttemptAt, CreatedAt and UpdatedAt set to
 // now: exactly what Publish would have passed to Enqueue. If an event with
@@ -370,9 +370,28 @@ type InTxManyEnqueuer interface {
 // The dispatcher prefers EnqueueMatching to Enqueue: a Store that wraps
 // another by embedding it and overrides Enqueue or ListEndpoints must
 // override EnqueueMatching too, or the embedded one is called instead.
+//
+// EnqueueMatchingBatch is EnqueueMatching for several events (with
+// distinct IDs) in one atomic step: the dispatcher gathers concurrent
+// Publish calls into one batch, so into one commit. results[i] is what
+// EnqueueMatching would have done for evs[i]: the deliveries it wrote, or
+// Duplicate when an event with its ID exists already (nothing is written
+// for it; the other events are). An error means nothing was written; the
+// dispatcher then tries each event alone.
 type MatchEnqueuer interface {
 	// EnqueueMatching stores ev with a delivery per matching endpoint.
 	EnqueueMatching(ctx context.Context, ev *StoredEvent, now time.Time) (deliveries int, err error)
+	// EnqueueMatchingBatch is EnqueueMatching for each of evs, at once.
+	EnqueueMatchingBatch(ctx context.Context, evs []*StoredEvent, now time.Time) ([]MatchResult, error)
+}
+
+// MatchResult is what EnqueueMatchingBatch did with one event.
+type MatchResult struct {
+	// Deliveries is how many deliveries were written for the event.
+	Deliveries int
+	// Duplicate is set when an event with its ID was stored already:
+	// nothing was written for it.
+	Duplicate bool
 }
 
 // InTxMatchEnqueuer is an optional Store ability, found by type assertion:

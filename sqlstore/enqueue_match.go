@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,7 @@ var (
 // the number of patterns matched.
 type matchSupport struct {
 	state   atomic.Int32 // matchUnknown, matchYes or matchNo
-	queries sync.Map     // int → string, the statement for that many patterns
+	queries sync.Map     // int → string, the statement for that many events
 }
 
 const (
@@ -136,65 +137,138 @@ func (s *Store) canMatch(ctx context.Context, row queryRowFunc) error {
 	return nil
 }
 
-// enqueueMatching runs the statement: the event, its deliveries to the
-// matching endpoints, the NOTIFY. It returns how many deliveries it wrote
-// and whether the event was inserted (false: its ID exists).
+// enqueueMatching runs the statement for one event: it returns how many
+// deliveries it wrote and whether the event was inserted (false: its ID
+// exists).
 func (s *Store) enqueueMatching(ctx context.Context, row queryRowFunc, ev *webhook.StoredEvent, now time.Time) (n int, inserted bool, err error) {
-	body := ev.Body
-	if body == nil {
-		body = []byte{}
-	}
-	md, err := encodeMetadata(ev.Metadata)
+	args, err := s.matchArgs([]*webhook.StoredEvent{ev}, now)
 	if err != nil {
 		return 0, false, err
 	}
-	patterns := webhook.EventPatterns(ev.Type)
-	at := clampNanos(now)
-	args := make([]any, 0, 13+len(patterns))
-	args = append(args, ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md,
-		string(webhook.StatePending), at, at, at, at, ev.TenantID)
-	for _, p := range patterns {
-		args = append(args, p)
-	}
-	args = append(args, s.channel)
-	var events, deliveries int64
-	if err := row(ctx, s.matchQuery(len(patterns)), args...).Scan(&events, &deliveries, new(int64)); err != nil {
+	var ord, deliveries, notified int64
+	if err := row(ctx, s.matchQuery(1), args...).Scan(&ord, &inserted, &deliveries, &notified); err != nil {
 		return 0, false, err
 	}
-	return int(deliveries), events > 0, nil
+	return int(deliveries), inserted, nil
 }
 
-// matchQuery is the statement of enqueueMatching for n patterns, in the
-// Store's form.
+// EnqueueMatchingBatch implements webhook.MatchEnqueuer: the statement of
+// EnqueueMatching for all of evs at once, autocommitted, so one round trip
+// and one commit for the batch. On SQLite and older PostgreSQL it returns
+// webhook.ErrNotSupported.
+func (s *Store) EnqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredEvent, now time.Time) ([]webhook.MatchResult, error) {
+	if err := s.canMatch(ctx, s.dbRow); err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	out := make([]webhook.MatchResult, len(evs))
+	for start := 0; start < len(evs); start += matchBatchMax {
+		// Past matchBatchMax, more statements: each atomic, and the batch
+		// is then not (the dispatcher sends at most matchBatchMax).
+		chunk := evs[start:min(start+matchBatchMax, len(evs))]
+		if err := s.enqueueMatchingBatch(ctx, chunk, now, out[start:]); err != nil {
+			return nil, fmt.Errorf("sqlstore: enqueue: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// matchBatchMax is the most events one statement of EnqueueMatchingBatch
+// takes: 6 parameters each, well under every driver's limit.
+const matchBatchMax = 256
+
+func (s *Store) enqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredEvent, now time.Time, out []webhook.MatchResult) error {
+	args, err := s.matchArgs(evs, now)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.matchQuery(len(evs)), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	seen := 0
+	for rows.Next() {
+		var ord, deliveries, notified int64
+		var inserted bool
+		if err := rows.Scan(&ord, &inserted, &deliveries, &notified); err != nil {
+			return err
+		}
+		if ord < 1 || int(ord) > len(evs) {
+			return fmt.Errorf("row for event %d of %d", ord, len(evs))
+		}
+		out[ord-1] = webhook.MatchResult{Deliveries: int(deliveries), Duplicate: !inserted}
+		seen++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if seen != len(evs) {
+		return fmt.Errorf("%d rows for %d events", seen, len(evs))
+	}
+	return nil
+}
+
+// matchArgs are the parameters of matchQuery(len(evs)).
+func (s *Store) matchArgs(evs []*webhook.StoredEvent, now time.Time) ([]any, error) {
+	args := make([]any, 0, 6*len(evs)+6)
+	for _, ev := range evs {
+		body := ev.Body
+		if body == nil {
+			body = []byte{}
+		}
+		md, err := encodeMetadata(ev.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md)
+	}
+	at := clampNanos(now)
+	return append(args, string(webhook.StatePending), at, at, at, at, s.channel), nil
+}
+
+// matchQuery is the statement of n events, in the Store's form. It
+// inserts the events (ON CONFLICT DO NOTHING), then a delivery for each
+// inserted event and each enabled, active endpoint of its tenant whose
+// events match its type, then notifies listeners once if it wrote any
+// delivery; it returns, per event in order, its position, whether it was
+// inserted and how many deliveries it got.
+//
+// An endpoint's events are a JSON array of patterns, empty (or 'null', as
+// ListEndpoints reads it) to match every type; a pattern matches as in
+// webhook.MatchEvent: equal to the type, or ending in * with the type
+// starting with what precedes the *.
 func (s *Store) matchQuery(n int) string {
 	if q, ok := s.match.queries.Load(n); ok {
 		return q.(string)
 	}
 	var sb strings.Builder
-	// The event's columns, then the deliveries' (state, next_attempt_at,
-	// due_at, created_at, updated_at), the tenant, the patterns, the
-	// channel. An endpoint's events are a JSON array of patterns; empty
-	// matches every type ('null' too, as ListEndpoints reads it).
-	sb.WriteString(`WITH e AS (INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id, type, tenant_id),
+	sb.WriteString(`WITH v (ord, id, type, tenant_id, created_at, body, metadata) AS (VALUES `)
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(" + strconv.Itoa(i) + ", ?::text, ?::text, ?::text, ?::bigint, ?::bytea, ?::text)")
+	}
+	sb.WriteString(`),
+	e AS (INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
+		SELECT id, type, tenant_id, created_at, body, metadata FROM v ORDER BY ord
+		ON CONFLICT (id) DO NOTHING RETURNING id, type, tenant_id),
 	d AS (INSERT INTO {p}deliveries (id, event_id, event_type, tenant_id, endpoint_id, state, attempts,
 			next_attempt_at, due_at, last_error, created_at, updated_at)
 		SELECT gen_random_uuid()::text, e.id, e.type, e.tenant_id, ep.id, ?::text, 0, ?::bigint, ?::bigint, '', ?::bigint, ?::bigint
-		FROM e, {p}endpoints ep
-		WHERE ep.tenant_id = ?::text AND ep.disabled = 0 AND ep.inactive = 0
+		FROM e JOIN {p}endpoints ep ON ep.tenant_id = e.tenant_id
+		WHERE ep.disabled = 0 AND ep.inactive = 0
 			AND CASE WHEN ep.events IN ('[]', 'null') THEN true
-				ELSE EXISTS (SELECT 1 FROM jsonb_array_elements_text(ep.events::jsonb) p(v) WHERE p.v IN (`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("?::text")
-	}
-	sb.WriteString(`)) END
+				ELSE EXISTS (SELECT 1 FROM jsonb_array_elements_text(ep.events::jsonb) p(pat)
+					WHERE p.pat = e.type OR (right(p.pat, 1) = '*' AND starts_with(e.type, left(p.pat, -1)))) END
 		ORDER BY ep.created_at, ep.seq
-		RETURNING 1)
-	SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM d),
-		(SELECT count(*) FROM (SELECT pg_notify(?, '') FROM (SELECT 1 FROM d LIMIT 1) one) n)`)
+		RETURNING event_id),
+	nt AS (SELECT pg_notify(?, '') FROM (SELECT 1 FROM d LIMIT 1) one)
+	SELECT v.ord, e.id IS NOT NULL, (SELECT count(*) FROM d WHERE d.event_id = v.id), (SELECT count(*) FROM nt)
+	FROM v LEFT JOIN e ON e.id = v.id ORDER BY v.ord`)
 	q := s.rewrite(sb.String())
 	s.match.queries.Store(n, q)
 	return q
