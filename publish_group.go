@@ -25,6 +25,11 @@ const publishGroupMax = 128
 // cancelled context) fails no other. PublishTx and PublishInTx write in
 // the caller's transaction and never join a group.
 type publishGroup struct {
+	// unsupported is set once the Store said ErrNotSupported (SQLite,
+	// older PostgreSQL): Publish then takes the ListEndpoints path
+	// without asking again.
+	unsupported atomic.Bool
+
 	mu      sync.Mutex
 	running bool         // a statement of the group is in flight
 	queue   []*groupCall // calls waiting for the next statement
@@ -45,7 +50,11 @@ type groupCall struct {
 // through the dispatcher's group.
 func (d *Dispatcher) groupedMatch(m MatchEnqueuer) matchFunc {
 	return func(ctx context.Context, ev *StoredEvent, now time.Time) (int, error) {
-		return d.pubGroup.enqueue(ctx, m, ev, now)
+		n, err := d.pubGroup.enqueue(ctx, m, ev, now)
+		if errors.Is(err, ErrNotSupported) {
+			d.pubGroup.unsupported.Store(true)
+		}
+		return n, err
 	}
 }
 

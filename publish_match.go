@@ -16,7 +16,7 @@ type matchFunc func(ctx context.Context, ev *StoredEvent, now time.Time) (int, e
 // match returns the Store's EnqueueMatching through the dispatcher's
 // publish group (publish_group.go), nil if the Store has none.
 func (d *Dispatcher) match() matchFunc {
-	if m, ok := d.store.(MatchEnqueuer); ok {
+	if m, ok := d.store.(MatchEnqueuer); ok && !d.pubGroup.unsupported.Load() {
 		return d.groupedMatch(m)
 	}
 	return nil

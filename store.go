@@ -365,7 +365,7 @@ type InTxManyEnqueuer interface {
 // Enqueue does. If the Store cannot do it in its present configuration
 // (an older database, another dialect) it returns an error matching
 // ErrNotSupported and writes nothing; the dispatcher then takes the
-// ListEndpoints and Enqueue path.
+// ListEndpoints and Enqueue path, and may not call it again.
 //
 // The dispatcher prefers EnqueueMatching to Enqueue: a Store that wraps
 // another by embedding it and overrides Enqueue or ListEndpoints must
