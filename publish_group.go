@@ -17,9 +17,10 @@ const publishGroupMax = 128
 
 // publishGroup gathers concurrent Publish calls on a MatchEnqueuer into
 // one EnqueueMatchingBatch, so into one round trip and one commit (group
-// commit, as the completer does for completions). A call made while no
-// statement of the group is in flight goes at once, alone; calls made
-// while one is in flight wait for it and go together in the next. Each
+// commit, as the completer does for completions). A call made while fewer
+// than publishGroupFlights statements of the group are in flight goes at
+// once, alone; calls made while they all are wait and go together in the
+// next batch. Each
 // caller gets its own result. If a batch fails, each of its callers tries
 // again alone, with its own context, so one bad event (or one caller's
 // cancelled context) fails no other. PublishTx and PublishInTx write in
@@ -30,10 +31,16 @@ type publishGroup struct {
 	// without asking again.
 	unsupported atomic.Bool
 
-	mu      sync.Mutex
-	running bool         // a statement of the group is in flight
-	queue   []*groupCall // calls waiting for the next statement
+	mu       sync.Mutex
+	inFlight int          // statements of the group in flight
+	queue    []*groupCall // calls waiting for the next statement
 }
+
+// publishGroupFlights is how many statements a group keeps in flight: a
+// call goes at once while fewer are, and waits for the next batch
+// otherwise. Two keep the database busy while the callers of a finished
+// statement come back with their next events.
+const publishGroupFlights = 2
 
 // groupCall is one Publish waiting in a group.
 type groupCall struct {
@@ -60,12 +67,11 @@ func (d *Dispatcher) groupedMatch(m MatchEnqueuer) matchFunc {
 
 func (g *publishGroup) enqueue(ctx context.Context, m MatchEnqueuer, ev *StoredEvent, now time.Time) (int, error) {
 	g.mu.Lock()
-	if !g.running {
-		g.running = true
+	if g.inFlight < publishGroupFlights {
+		g.inFlight++
 		g.mu.Unlock()
-		n, err := m.EnqueueMatching(ctx, ev, now)
-		g.next(m)
-		return n, err
+		defer g.next(m) // even if the Store panics, the place is handed on
+		return m.EnqueueMatching(ctx, ev, now)
 	}
 	c := &groupCall{ctx: ctx, ev: ev, now: now, done: make(chan struct{})}
 	g.queue = append(g.queue, c)
@@ -102,13 +108,14 @@ func (g *publishGroup) remove(c *groupCall) {
 	}
 }
 
-// next sends the calls queued meanwhile, if any, as one batch from a
-// goroutine of its own, and then the calls queued during that one; with
-// none queued, the group stops running.
+// next follows a statement of the group: it sends the calls queued
+// meanwhile, if any, as one batch from a goroutine of its own (in the
+// finished statement's place), and then the calls queued during that one;
+// with none queued, the statement's place is free.
 func (g *publishGroup) next(m MatchEnqueuer) {
 	g.mu.Lock()
 	if len(g.queue) == 0 {
-		g.running = false
+		g.inFlight--
 		g.mu.Unlock()
 		return
 	}

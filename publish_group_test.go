@@ -176,18 +176,22 @@ func TestPublishGroupSameID(t *testing.T) {
 func TestPublishGroupCancelWhileQueued(t *testing.T) {
 	s := &slowBatchStore{Store: memstore.New(), delay: 200 * time.Millisecond}
 	d := groupDispatcher(t, s)
-	first := make(chan error, 1)
-	go func() {
-		_, err := d.Publish(context.Background(), webhook.Event{Type: "post.created", TenantID: "t", ID: "first"})
-		first <- err
-	}()
-	time.Sleep(50 * time.Millisecond) // "first" is in flight
+	// Two calls in flight: as many as a group keeps.
+	first := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			_, err := d.Publish(context.Background(), webhook.Event{Type: "post.created", TenantID: "t", ID: fmt.Sprint("first-", i)})
+			first <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // both are in flight
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := d.Publish(ctx, webhook.Event{Type: "post.created", TenantID: "t", ID: "queued"})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 150*time.Millisecond)
+	require.NoError(t, <-first)
 	require.NoError(t, <-first)
 	time.Sleep(50 * time.Millisecond)
 	_, err = s.GetEvent(context.Background(), "queued")

@@ -159,3 +159,55 @@ func TestPublishMatchCorruptEventsPostgres(t *testing.T) {
 	_, err = d.Publish(ctx, webhook.Event{ID: "e2", Type: "post.created", TenantID: "u"})
 	require.NoError(t, err)
 }
+
+// TestPublishMatchNotifiesPostgres: deliveries written by EnqueueMatching
+// and EnqueueMatchingBatch (whose NOTIFY follows the commit) wake a
+// listener, as Enqueue's do.
+func TestPublishMatchNotifiesPostgres(t *testing.T) {
+	pgURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, _ := openPG(t)
+	st := newStore(t, db, sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
+	d, err := webhook.NewDispatcher(st, nil)
+	require.NoError(t, err)
+	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "t", URL: "https://example.com/hook"})
+	require.NoError(t, err)
+	woke := make(chan struct{}, 100)
+	go func() { _ = st.Listen(ctx, func() { woke <- struct{}{} }) }()
+	select {
+	case <-woke: // the first wake-up, once listening
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen did not start")
+	}
+	drain := func() {
+		for {
+			select {
+			case <-woke:
+			default:
+				return
+			}
+		}
+	}
+	wait := func(what string) {
+		select {
+		case <-woke:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no wake-up after %s", what)
+		}
+	}
+	now := time.Now()
+	n, err := st.EnqueueMatching(ctx, &webhook.StoredEvent{ID: "n1", Type: "post.created", TenantID: "t", CreatedAt: now}, now)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	wait("EnqueueMatching")
+	time.Sleep(100 * time.Millisecond)
+	drain()
+	res, err := st.EnqueueMatchingBatch(ctx, []*webhook.StoredEvent{
+		{ID: "n2", Type: "post.created", TenantID: "t", CreatedAt: now},
+		{ID: "n3", Type: "post.created", TenantID: "t", CreatedAt: now},
+	}, now)
+	require.NoError(t, err)
+	require.Equal(t, []webhook.MatchResult{{Deliveries: 1}, {Deliveries: 1}}, res)
+	wait("EnqueueMatchingBatch")
+}

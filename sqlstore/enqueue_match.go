@@ -27,6 +27,7 @@ var (
 type matchSupport struct {
 	state   atomic.Int32 // matchUnknown, matchYes or matchNo
 	queries sync.Map     // int → string, the statement for that many events
+	notify  afterNotify  // the NOTIFY after autocommitted statements
 }
 
 const (
@@ -43,9 +44,9 @@ const pgMatchMinVersion = 130000
 // newer: one autocommitted statement inserts the event (ON CONFLICT DO
 // NOTHING), then, if it was inserted, a pending delivery for each of the
 // tenant's enabled, active endpoints whose events match (IDs from
-// gen_random_uuid), then notifies listeners if any delivery was written.
-// One round trip, where Publish otherwise takes two (ListEndpoints, then
-// Enqueue). On SQLite and older PostgreSQL it returns
+// gen_random_uuid). One round trip, where Publish otherwise takes two
+// (ListEndpoints, then Enqueue). If it wrote a delivery, listeners are
+// notified just after the commit, not in the statement (see afterNotify). On SQLite and older PostgreSQL it returns
 // webhook.ErrNotSupported and Publish takes that path.
 //
 // An endpoint whose stored events are not a JSON array (edited by hand)
@@ -55,7 +56,7 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 	if err := s.canMatch(ctx, s.dbRow); err != nil {
 		return 0, err
 	}
-	n, inserted, err := s.enqueueMatching(ctx, s.dbRow, ev, now)
+	n, inserted, err := s.enqueueMatching(ctx, s.dbRow, false, ev, now)
 	if err != nil {
 		if ctx.Err() == nil {
 			// A corrupt endpoint row: say which, as ListEndpoints does.
@@ -94,7 +95,7 @@ func (s *Store) EnqueueMatchingInTx(ctx context.Context, tx webhook.Tx, ev *webh
 	if err := s.canMatch(ctx, tx.QueryRow); err != nil {
 		return 0, err
 	}
-	n, inserted, err := s.enqueueMatching(ctx, tx.QueryRow, ev, now)
+	n, inserted, err := s.enqueueMatching(ctx, tx.QueryRow, true, ev, now)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
@@ -139,15 +140,20 @@ func (s *Store) canMatch(ctx context.Context, row queryRowFunc) error {
 
 // enqueueMatching runs the statement for one event: it returns how many
 // deliveries it wrote and whether the event was inserted (false: its ID
-// exists).
-func (s *Store) enqueueMatching(ctx context.Context, row queryRowFunc, ev *webhook.StoredEvent, now time.Time) (n int, inserted bool, err error) {
+// exists). In the application's transaction (inTx) the statement queues
+// the NOTIFY, sent at commit; autocommitted, it is sent after
+// (notifyAfterCommit).
+func (s *Store) enqueueMatching(ctx context.Context, row queryRowFunc, inTx bool, ev *webhook.StoredEvent, now time.Time) (n int, inserted bool, err error) {
 	args, err := s.matchArgs([]*webhook.StoredEvent{ev}, now)
 	if err != nil {
 		return 0, false, err
 	}
 	var ord, deliveries, notified int64
-	if err := row(ctx, s.matchQuery(1), args...).Scan(&ord, &inserted, &deliveries, &notified); err != nil {
+	if err := row(ctx, s.matchQuery(1, inTx), args...).Scan(&ord, &inserted, &deliveries, &notified); err != nil {
 		return 0, false, err
+	}
+	if !inTx && deliveries > 0 {
+		s.notifyAfterCommit()
 	}
 	return int(deliveries), inserted, nil
 }
@@ -184,7 +190,7 @@ func (s *Store) enqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredE
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.matchQuery(len(evs)), args...)
+	rows, err := s.db.QueryContext(ctx, s.matchQuery(len(evs), false), args...)
 	if err != nil {
 		return err
 	}
@@ -207,6 +213,12 @@ func (s *Store) enqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredE
 	}
 	if seen != len(evs) {
 		return fmt.Errorf("%d rows for %d events", seen, len(evs))
+	}
+	for _, r := range out[:len(evs)] {
+		if r.Deliveries > 0 {
+			s.notifyAfterCommit()
+			break
+		}
 	}
 	return nil
 }
@@ -232,16 +244,20 @@ func (s *Store) matchArgs(evs []*webhook.StoredEvent, now time.Time) ([]any, err
 // matchQuery is the statement of n events, in the Store's form. It
 // inserts the events (ON CONFLICT DO NOTHING), then a delivery for each
 // inserted event and each enabled, active endpoint of its tenant whose
-// events match its type, then notifies listeners once if it wrote any
-// delivery; it returns, per event in order, its position, whether it was
+// events match its type, then, with notify, notifies listeners once if it
+// wrote any delivery; it returns, per event in order, its position, whether it was
 // inserted and how many deliveries it got.
 //
 // An endpoint's events are a JSON array of patterns, empty (or 'null', as
 // ListEndpoints reads it) to match every type; a pattern matches as in
 // webhook.MatchEvent: equal to the type, or ending in * with the type
 // starting with what precedes the *.
-func (s *Store) matchQuery(n int) string {
-	if q, ok := s.match.queries.Load(n); ok {
+func (s *Store) matchQuery(n int, notify bool) string {
+	key := n
+	if notify {
+		key = -n
+	}
+	if q, ok := s.match.queries.Load(key); ok {
 		return q.(string)
 	}
 	var sb strings.Builder
@@ -266,10 +282,16 @@ func (s *Store) matchQuery(n int) string {
 					WHERE p.pat = e.type OR (right(p.pat, 1) = '*' AND starts_with(e.type, left(p.pat, -1)))) END
 		ORDER BY ep.created_at, ep.seq
 		RETURNING event_id),
-	nt AS (SELECT pg_notify(?, '') FROM (SELECT 1 FROM d LIMIT 1) one)
+	nt AS (SELECT `)
+	if notify {
+		sb.WriteString(`pg_notify(?, '')`)
+	} else {
+		sb.WriteString(`length(?::text)`) // the same parameters
+	}
+	sb.WriteString(` FROM (SELECT 1 FROM d LIMIT 1) one)
 	SELECT v.ord, e.id IS NOT NULL, (SELECT count(*) FROM d WHERE d.event_id = v.id), (SELECT count(*) FROM nt)
 	FROM v LEFT JOIN e ON e.id = v.id ORDER BY v.ord`)
 	q := s.rewrite(sb.String())
-	s.match.queries.Store(n, q)
+	s.match.queries.Store(key, q)
 	return q
 }
