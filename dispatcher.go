@@ -36,9 +36,6 @@ type Dispatcher struct {
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 
-	// pubGroup gathers concurrent Publish calls (publish_group.go).
-	pubGroup publishGroup
-
 	// abortRec is cancelled when Shutdown ends (its context expired, or
 	// everything returned): it aborts attempts still being recorded.
 	abortRec       context.Context

@@ -13,11 +13,10 @@ import (
 // transaction.
 type matchFunc func(ctx context.Context, ev *StoredEvent, now time.Time) (int, error)
 
-// match returns the Store's EnqueueMatching through the dispatcher's
-// publish group (publish_group.go), nil if the Store has none.
+// match returns the Store's EnqueueMatching, nil if it has none.
 func (d *Dispatcher) match() matchFunc {
-	if m, ok := d.store.(MatchEnqueuer); ok && !d.pubGroup.unsupported.Load() {
-		return d.groupedMatch(m)
+	if m, ok := d.store.(MatchEnqueuer); ok {
+		return m.EnqueueMatching
 	}
 	return nil
 }

@@ -365,33 +365,14 @@ type InTxManyEnqueuer interface {
 // Enqueue does. If the Store cannot do it in its present configuration
 // (an older database, another dialect) it returns an error matching
 // ErrNotSupported and writes nothing; the dispatcher then takes the
-// ListEndpoints and Enqueue path, and may not call it again.
+// ListEndpoints and Enqueue path.
 //
 // The dispatcher prefers EnqueueMatching to Enqueue: a Store that wraps
 // another by embedding it and overrides Enqueue or ListEndpoints must
 // override EnqueueMatching too, or the embedded one is called instead.
-//
-// EnqueueMatchingBatch is EnqueueMatching for several events (with
-// distinct IDs) in one atomic step: the dispatcher gathers concurrent
-// Publish calls into one batch, so into one commit. results[i] is what
-// EnqueueMatching would have done for evs[i]: the deliveries it wrote, or
-// Duplicate when an event with its ID exists already (nothing is written
-// for it; the other events are). An error means nothing was written; the
-// dispatcher then tries each event alone.
 type MatchEnqueuer interface {
 	// EnqueueMatching stores ev with a delivery per matching endpoint.
 	EnqueueMatching(ctx context.Context, ev *StoredEvent, now time.Time) (deliveries int, err error)
-	// EnqueueMatchingBatch is EnqueueMatching for each of evs, at once.
-	EnqueueMatchingBatch(ctx context.Context, evs []*StoredEvent, now time.Time) ([]MatchResult, error)
-}
-
-// MatchResult is what EnqueueMatchingBatch did with one event.
-type MatchResult struct {
-	// Deliveries is how many deliveries were written for the event.
-	Deliveries int
-	// Duplicate is set when an event with its ID was stored already:
-	// nothing was written for it.
-	Duplicate bool
 }
 
 // InTxMatchEnqueuer is an optional Store ability, found by type assertion:

@@ -3,7 +3,6 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,31 +26,6 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 	}
 	defer s.mu.Unlock()
 	return s.matchLocked(ev, now)
-}
-
-// EnqueueMatchingBatch implements webhook.MatchEnqueuer: EnqueueMatching
-// for each of evs, under one hold of the lock. An event without an ID
-// fails the batch before anything is stored.
-func (s *Store) EnqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredEvent, now time.Time) ([]webhook.MatchResult, error) {
-	for _, ev := range evs {
-		if ev == nil || ev.ID == "" {
-			return nil, invalid("event without an ID")
-		}
-	}
-	if err := s.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-	out := make([]webhook.MatchResult, len(evs))
-	for i, ev := range evs {
-		n, err := s.matchLocked(ev, now)
-		if errors.Is(err, webhook.ErrDuplicateEvent) {
-			out[i].Duplicate = true
-			continue
-		}
-		out[i].Deliveries = n
-	}
-	return out, nil
 }
 
 // matchLocked is EnqueueMatching with s.mu held.

@@ -158,71 +158,6 @@ func (s *Store) enqueueMatching(ctx context.Context, row queryRowFunc, inTx bool
 	return int(deliveries), inserted, nil
 }
 
-// EnqueueMatchingBatch implements webhook.MatchEnqueuer: the statement of
-// EnqueueMatching for all of evs at once, autocommitted, so one round trip
-// and one commit for the batch. On SQLite and older PostgreSQL it returns
-// webhook.ErrNotSupported.
-func (s *Store) EnqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredEvent, now time.Time) ([]webhook.MatchResult, error) {
-	if err := s.canMatch(ctx, s.dbRow); err != nil {
-		return nil, err
-	}
-	if len(evs) == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.MatchResult, len(evs))
-	for start := 0; start < len(evs); start += matchBatchMax {
-		// Past matchBatchMax, more statements: each atomic, and the batch
-		// is then not (the dispatcher sends at most matchBatchMax).
-		chunk := evs[start:min(start+matchBatchMax, len(evs))]
-		if err := s.enqueueMatchingBatch(ctx, chunk, now, out[start:]); err != nil {
-			return nil, fmt.Errorf("sqlstore: enqueue: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// matchBatchMax is the most events one statement of EnqueueMatchingBatch
-// takes: 6 parameters each, well under every driver's limit.
-const matchBatchMax = 256
-
-func (s *Store) enqueueMatchingBatch(ctx context.Context, evs []*webhook.StoredEvent, now time.Time, out []webhook.MatchResult) error {
-	args, err := s.matchArgs(evs, now)
-	if err != nil {
-		return err
-	}
-	rows, err := s.db.QueryContext(ctx, s.matchQuery(len(evs), false), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	seen := 0
-	for rows.Next() {
-		var ord, deliveries, notified int64
-		var inserted bool
-		if err := rows.Scan(&ord, &inserted, &deliveries, &notified); err != nil {
-			return err
-		}
-		if ord < 1 || int(ord) > len(evs) {
-			return fmt.Errorf("row for event %d of %d", ord, len(evs))
-		}
-		out[ord-1] = webhook.MatchResult{Deliveries: int(deliveries), Duplicate: !inserted}
-		seen++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if seen != len(evs) {
-		return fmt.Errorf("%d rows for %d events", seen, len(evs))
-	}
-	for _, r := range out[:len(evs)] {
-		if r.Deliveries > 0 {
-			s.notifyAfterCommit()
-			break
-		}
-	}
-	return nil
-}
-
 // matchArgs are the parameters of matchQuery(len(evs)).
 func (s *Store) matchArgs(evs []*webhook.StoredEvent, now time.Time) ([]any, error) {
 	args := make([]any, 0, 6*len(evs)+6)
@@ -241,7 +176,8 @@ func (s *Store) matchArgs(evs []*webhook.StoredEvent, now time.Time) ([]any, err
 	return append(args, string(webhook.StatePending), at, at, at, at, s.channel), nil
 }
 
-// matchQuery is the statement of n events, in the Store's form. It
+// matchQuery is the statement of n events (EnqueueMatching sends one), in
+// the Store's form. It
 // inserts the events (ON CONFLICT DO NOTHING), then a delivery for each
 // inserted event and each enabled, active endpoint of its tenant whose
 // events match its type, then, with notify, notifies listeners once if it

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// afterNotify sends the NOTIFY of EnqueueMatching and EnqueueMatchingBatch
-// after their statement committed, rather than in it. PostgreSQL
+// afterNotify sends the NOTIFY of EnqueueMatching after its statement
+// committed, rather than in it. PostgreSQL
 // serializes the commits of transactions that NOTIFY (a database-wide
 // lock held through the commit's flush), so concurrent Publish calls that
 // each notified in their own statement committed one fsync at a time; now

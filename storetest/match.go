@@ -21,8 +21,7 @@ type matchFunc struct {
 	end     func(commit bool) error
 }
 
-// MatchEnqueuer tests EnqueueMatching and EnqueueMatchingBatch: the
-// deliveries they write are exactly those Publish would make from
+// MatchEnqueuer tests EnqueueMatching: the deliveries it writes are exactly those Publish would make from
 // ListEndpoints and MatchEvent, for a table of filters, disabled and
 // inactive endpoints and other tenants' endpoints; a duplicate ID writes
 // nothing. A store that returns
@@ -39,85 +38,6 @@ func (s Suite) MatchEnqueuer(t *testing.T) {
 			end: func(bool) error { return nil },
 		}
 	}, false)
-	testMatchBatch(t, s.newStore())
-}
-
-// testMatchBatch tests EnqueueMatchingBatch: each event of a batch over
-// tenants and types gets the deliveries EnqueueMatching would give it; an
-// event stored already is reported Duplicate and gets nothing.
-func testMatchBatch(t *testing.T, newStore newStoreFunc) {
-	t.Run("a batch gives each event what EnqueueMatching would", func(t *testing.T) {
-		f, m := optional[webhook.MatchEnqueuer](t, newStore, "MatchEnqueuer")
-		tenants := []string{f.tenant, "b-" + uuid.NewString()}
-		for _, tn := range tenants {
-			for _, events := range matchFilters {
-				f.createEndpoint(otherTenant(tn), func(ep *webhook.Endpoint) { ep.Events = events })
-			}
-		}
-		stored := f.newEvent(base)
-		_, err := m.EnqueueMatching(f.ctx, stored, base)
-		skipUnsupported(t, err)
-		require.NoError(t, err)
-
-		var evs []*webhook.StoredEvent
-		want := map[string]int{}
-		for i, typ := range matchTypes {
-			for _, tn := range tenants {
-				ev := f.eventOf(tn)
-				ev.Type = typ
-				ev.Metadata = map[string]string{"i": uuid.NewString()}
-				evs = append(evs, ev)
-				listed, err := f.s.ListEndpoints(f.ctx, tn)
-				require.NoError(t, err)
-				for _, ep := range listed {
-					if webhook.MatchEvent(ep.Events, typ) {
-						want[ev.ID]++
-					}
-				}
-			}
-			if i == 2 {
-				again := *stored
-				evs = append(evs, &again)
-			}
-		}
-		now := at(2 * time.Hour)
-		res, err := m.EnqueueMatchingBatch(f.ctx, evs, now)
-		require.NoError(t, err)
-		require.Len(t, res, len(evs))
-		total := 0
-		for i, ev := range evs {
-			if ev.ID == stored.ID {
-				assert.Equal(t, webhook.MatchResult{Duplicate: true}, res[i], "the event stored already")
-				continue
-			}
-			assert.Equal(t, webhook.MatchResult{Deliveries: want[ev.ID]}, res[i], "event %d (%s of %s)", i, ev.Type, ev.TenantID)
-			total += want[ev.ID]
-		}
-		got := map[string]int{}
-		for _, c := range f.claim(now, 1000) {
-			if c.Delivery.EventID == stored.ID {
-				continue // claimed again: the first claim's lease ended
-			}
-			got[c.Delivery.EventID]++
-			assertTime(t, now, c.Delivery.CreatedAt, "CreatedAt")
-			assert.Equal(t, evs[indexOf(evs, c.Delivery.EventID)].Metadata, c.Metadata)
-		}
-		assert.Equal(t, len(want), len(got)+countZero(want), "events with deliveries")
-		for id, n := range want {
-			assert.Equal(t, n, got[id], "deliveries of %s", id)
-		}
-		assert.Positive(t, total)
-	})
-}
-
-func countZero(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		if v == 0 {
-			n++
-		}
-	}
-	return n
 }
 
 // InTxMatchEnqueuer tests EnqueueMatchingInTx as MatchEnqueuer, in
