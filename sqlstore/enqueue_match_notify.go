@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -59,7 +60,8 @@ func (s *Store) sendNotify() {
 	ctx, cancel := context.WithTimeout(context.Background(), afterNotifyTimeout)
 	defer cancel()
 	_, err := s.db.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, s.channel)
-	if err != nil {
+	// A closed *sql.DB (the application shutting down) is no news.
+	if err != nil && !strings.Contains(err.Error(), "database is closed") {
 		s.opts.Logger.Warn("sqlstore: notify after publish failed; listeners find the deliveries at their next poll", "err", err)
 	}
 }
