@@ -136,6 +136,7 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	if err := d.store.UpdateEndpoint(ctx, next); err != nil {
 		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
 	}
+	d.dropReady(id) // claimed ahead with the old settings
 	if cur.Inactive && !next.Inactive {
 		d.wake() // its waiting deliveries are due again
 	}
@@ -147,7 +148,11 @@ func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string) error {
 	if err := checkID("endpoint", id); err != nil {
 		return err
 	}
-	return d.store.DeleteEndpoint(ctx, id)
+	if err := d.store.DeleteEndpoint(ctx, id); err != nil {
+		return err
+	}
+	d.dropReady(id)
+	return nil
 }
 
 // DisableEndpoint stops deliveries to the endpoint: its pending deliveries
@@ -164,7 +169,11 @@ func (d *Dispatcher) DisableEndpoint(ctx context.Context, id, reason string) err
 	if err := checkID("endpoint", id); err != nil {
 		return err
 	}
-	return d.store.DisableEndpoint(ctx, id, reason, d.cfg.Clock())
+	if err := d.store.DisableEndpoint(ctx, id, reason, d.cfg.Clock()); err != nil {
+		return err
+	}
+	d.dropReady(id)
+	return nil
 }
 
 // EnableEndpoint re-enables the endpoint and resets its consecutive
@@ -202,6 +211,8 @@ func (d *Dispatcher) SetEndpointActive(ctx context.Context, id string, active bo
 	}
 	if active {
 		d.wake()
+	} else {
+		d.dropReady(id)
 	}
 	return nil
 }
@@ -250,6 +261,7 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, expires); err != nil {
 		return "", fmt.Errorf("webhook: rotate secret: %w", err)
 	}
+	d.dropReady(id) // claimed ahead with the old secrets
 	return secret, nil
 }
 

@@ -29,16 +29,19 @@ const MaxEventIDLen = 255
 // returns a *ValidationError, ErrUnknownEventType or ErrPayloadTooLarge,
 // and nothing is stored.
 func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
-	return d.publish(ctx, ev, d.store.Enqueue, true)
+	return d.publish(ctx, ev, d.store.Enqueue, d.match(), true)
 }
 
 // PublishTx is Publish inside the application's own transaction (the
 // transactional outbox): the event and its deliveries are written with tx,
 // invisible until it commits and gone if it rolls back. The Store must
 // implement TxEnqueuer (sqlstore does) or InTxEnqueuer; otherwise it
-// returns ErrNotSupported. Endpoints are read outside tx, on another
-// connection: a pool limited to one connection (SetMaxOpenConns(1)) would
-// deadlock. For a transaction of another driver (pgx), use PublishInTx.
+// returns ErrNotSupported. With an InTxMatchEnqueuer (sqlstore on
+// PostgreSQL 13 or newer) the endpoints are read inside tx, in the same
+// statement that writes; otherwise they are read outside tx, on another
+// connection, and a pool limited to one connection (SetMaxOpenConns(1))
+// would deadlock. For a transaction of another driver (pgx), use
+// PublishInTx.
 func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event, error) {
 	txs, ok := d.store.(TxEnqueuer)
 	if !ok {
@@ -56,7 +59,7 @@ func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event
 	// Notifier (NOTIFY at commit) or the next poll starts the delivery.
 	return d.publish(ctx, ev, func(ctx context.Context, se *StoredEvent, ds []*Delivery) error {
 		return txs.EnqueueTx(ctx, tx, se, ds)
-	}, false)
+	}, d.inTxMatch(WrapSQLTx(tx)), false)
 }
 
 // PublishInTx is PublishTx for a transaction of any driver, given as a Tx:
@@ -71,7 +74,8 @@ func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event
 // The Store must implement InTxEnqueuer (sqlstore does), or TxEnqueuer
 // when tx is WrapSQLTx of a *sql.Tx; otherwise it returns ErrNotSupported.
 // A nil tx, or WrapSQLTx of a *sql.DB, is a *ValidationError. Endpoints
-// are read outside tx, on another connection of the Store.
+// are read as in PublishTx: inside tx with an InTxMatchEnqueuer, otherwise
+// outside tx, on another connection of the Store.
 func (d *Dispatcher) PublishInTx(ctx context.Context, tx Tx, ev Event) (Event, error) {
 	enqueue, ok := d.inTxEnqueue(tx)
 	if !ok {
@@ -81,7 +85,7 @@ func (d *Dispatcher) PublishInTx(ctx context.Context, tx Tx, ev Event) (Event, e
 		return Event{}, err
 	}
 	// No wake-up, as in PublishTx.
-	return d.publish(ctx, ev, enqueue, false)
+	return d.publish(ctx, ev, enqueue, d.inTxMatch(tx), false)
 }
 
 // inTxEnqueue returns how the Store enqueues inside tx, if it can.
@@ -110,9 +114,10 @@ func (d *Dispatcher) inTxEnqueue(tx Tx) (enqueueFunc, bool) {
 
 type enqueueFunc func(context.Context, *StoredEvent, []*Delivery) error
 
-// publish validates, fans out and enqueues ev; wake says whether the
+// publish validates, fans out and enqueues ev, with match when the Store
+// can pick the endpoints itself (nil otherwise); wake says whether the
 // deliveries are visible at once, so workers should look for them now.
-func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc, wake bool) (Event, error) {
+func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc, match matchFunc, wake bool) (Event, error) {
 	stored, err := d.prepare(&ev)
 	if err != nil {
 		return Event{}, err
@@ -120,35 +125,14 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	if stored.Metadata, err = d.eventMetadata(ctx); err != nil {
 		return Event{}, err
 	}
-	endpoints, err := d.store.ListEndpoints(ctx, ev.TenantID)
-	if err != nil {
-		return Event{}, fmt.Errorf("webhook: publish: %w", err)
-	}
-	now := d.cfg.Clock()
-	var deliveries []*Delivery
-	for _, ep := range endpoints {
-		if ep.Disabled || ep.Inactive || !MatchEvent(ep.Events, ev.Type) {
-			continue
-		}
-		deliveries = append(deliveries, &Delivery{
-			ID:            uid.New(),
-			EventID:       ev.ID,
-			EventType:     ev.Type,
-			TenantID:      ev.TenantID,
-			EndpointID:    ep.ID,
-			State:         StatePending,
-			NextAttemptAt: now,
-			CreatedAt:     now,
-			UpdatedAt:     now,
-		})
-	}
-	switch err := enqueue(ctx, stored, deliveries); {
+	n, err := d.fanOut(ctx, stored, enqueue, match)
+	switch {
 	case errors.Is(err, ErrDuplicateEvent):
 		return d.duplicate(ctx, ev, err)
 	case err != nil:
-		return Event{}, fmt.Errorf("webhook: publish: %w", err)
+		return Event{}, err
 	}
-	if wake && len(deliveries) > 0 {
+	if wake && n > 0 {
 		d.wake()
 	}
 	return ev, nil

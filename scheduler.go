@@ -38,17 +38,21 @@ type flow struct {
 // readyClaim is a claimed delivery waiting for a place to run.
 type readyClaim struct {
 	c  *Claim
-	at time.Time // when it was claimed (wall clock: this is scheduling)
+	at time.Time // when it was claimed, by Config.Clock (the lease's clock)
 }
 
-// claimAheadStale is how long a delivery claimed ahead may wait for a
-// place. One that waited longer is not sent (its endpoint may have been
-// changed or disabled since the claim read it): it is dropped and comes up
-// again when its lease ends.
-const claimAheadStale = time.Second
+// staleAfter is how long a delivery claimed ahead may wait for a place:
+// half of what its lease has beyond the request and its recording, so an
+// attempt that starts in time always ends within the lease (no second
+// worker can claim it meanwhile). One that waited longer is not sent: it
+// is dropped and comes up again when its lease ends.
+func (d *Dispatcher) staleAfter() time.Duration {
+	return (d.cfg.Lease - d.cfg.RequestTimeout - d.cfg.recordTimeout()) / 2
+}
 
-// dropReady drops the deliveries of endpointID claimed ahead: its endpoint
-// was disabled, which ended them in the Store.
+// dropReady drops the deliveries of endpointID claimed ahead, which read
+// the endpoint before it was disabled, changed or deleted: they come up
+// again when their lease ends (a disable has ended them already).
 func (d *Dispatcher) dropReady(endpointID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -148,9 +152,9 @@ func (d *Dispatcher) roomLocked() int {
 // waiting; see holdLocked), so an attempt that ends starts the next at
 // once, from its own goroutine, while the next Claim's round trip runs
 // beside the attempts rather than between them. Claimed deliveries of an
-// endpoint that is disabled meanwhile are dropped (the disable ended
-// them), and so is one that waited longer than claimAheadStale; those
-// come up again when their lease ends. Shutdown runs the ones still
+// endpoint that this Dispatcher disables, changes or deletes meanwhile are
+// dropped, and so is one that waited longer than staleAfter; those come up
+// again when their lease ends. Shutdown runs the ones still
 // waiting, as it waits for the attempts in flight.
 func (d *Dispatcher) claimBatch(ctx context.Context) {
 	d.startReady(ctx)
@@ -171,8 +175,9 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
 			return
 		}
+		now := d.cfg.Clock()
 		claims, err := d.store.Claim(ctx, ClaimParams{
-			Now:            d.cfg.Clock(),
+			Now:            now,
 			Lease:          d.cfg.Lease,
 			Limit:          room,
 			MaxPerEndpoint: perEndpoint,
@@ -184,7 +189,6 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			}
 			return
 		}
-		now := time.Now()
 		d.mu.Lock()
 		for _, c := range claims {
 			d.ready = append(d.ready, readyClaim{c: c, at: now})
@@ -231,11 +235,11 @@ func (d *Dispatcher) takeReadyLocked() *Claim {
 	if d.busy >= d.cfg.Workers || len(d.ready) == 0 {
 		return nil
 	}
-	now := time.Now()
+	now, staleAfter := d.cfg.Clock(), d.staleAfter()
 	for i := 0; i < len(d.ready); i++ {
 		rc := d.ready[i]
 		f := d.flowOf(rc.c.Endpoint.ID)
-		stale := now.Sub(rc.at) > claimAheadStale
+		stale := now.Sub(rc.at) > staleAfter
 		if !stale && f.inFlight >= f.allowance {
 			continue
 		}

@@ -346,3 +346,48 @@ type InTxManyEnqueuer interface {
 	// EnqueueManyInTx is EnqueueMany inside tx.
 	EnqueueManyInTx(ctx context.Context, tx Tx, events []*StoredEvent, deliveries [][]*Delivery) (existing []*StoredEvent, err error)
 }
+
+// MatchEnqueuer is an optional Store ability, found by type assertion:
+// Publish in one step. Instead of reading the tenant's endpoints
+// (ListEndpoints) and handing Enqueue one delivery per matching endpoint,
+// the dispatcher calls EnqueueMatching, and the Store picks the endpoints
+// itself while it writes: on a SQL database, one statement, so one round
+// trip. Dispatcher.Publish uses it when the Store has it.
+//
+// EnqueueMatching stores ev and, in the same atomic step, one pending
+// delivery for each endpoint of ev.TenantID that is neither Disabled nor
+// Inactive and whose Events match ev.Type (MatchEvent), and returns how
+// many deliveries it wrote.
+// Each delivery has a new random ID (a UUID string), ev's ID, Type and
+// TenantID, no attempts, and NextAttemptAt, CreatedAt and UpdatedAt set to
+// now: exactly what Publish would have passed to Enqueue. If an event with
+// the same ID exists it writes nothing and returns ErrDuplicateEvent, as
+// Enqueue does. If the Store cannot do it in its present configuration
+// (an older database, another dialect) it returns an error matching
+// ErrNotSupported and writes nothing; the dispatcher then takes the
+// ListEndpoints and Enqueue path.
+//
+// The dispatcher prefers EnqueueMatching to Enqueue: a Store that wraps
+// another by embedding it and overrides Enqueue or ListEndpoints must
+// override EnqueueMatching too, or the embedded one is called instead.
+type MatchEnqueuer interface {
+	// EnqueueMatching stores ev with a delivery per matching endpoint.
+	EnqueueMatching(ctx context.Context, ev *StoredEvent, now time.Time) (deliveries int, err error)
+}
+
+// InTxMatchEnqueuer is an optional Store ability, found by type assertion:
+// EnqueueMatching inside the application's transaction, given as a Tx
+// (see InTxEnqueuer). Dispatcher.PublishTx and PublishInTx use it when the
+// Store has it; the endpoints are then read inside tx. What it writes is
+// invisible until the transaction commits and gone if it rolls back. A
+// duplicate event ID must not spoil the transaction and returns
+// ErrDuplicateEvent, preferably as a *DuplicateEventError holding the
+// event as the transaction sees it. An error matching ErrNotSupported
+// means nothing was done in tx and the dispatcher falls back to
+// ListEndpoints and EnqueueInTx (or EnqueueTx); after any other error the
+// application must roll back, as after any failed statement of its
+// transaction.
+type InTxMatchEnqueuer interface {
+	// EnqueueMatchingInTx is EnqueueMatching inside tx.
+	EnqueueMatchingInTx(ctx context.Context, tx Tx, ev *StoredEvent, now time.Time) (deliveries int, err error)
+}

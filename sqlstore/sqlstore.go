@@ -128,7 +128,8 @@ type Store struct {
 	keys    keyring
 	channel string // NOTIFY channel on PostgreSQL
 	queries *queryCache
-	lite    *liteWriter // SQLite: runs every write transaction
+	lite    *liteWriter   // SQLite: runs every write transaction
+	match   *matchSupport // EnqueueMatching's state
 }
 
 var (
@@ -195,6 +196,7 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		keys:    keys,
 		channel: o.TablePrefix + "deliveries",
 		queries: &queryCache{},
+		match:   &matchSupport{},
 	}, nil
 }
 

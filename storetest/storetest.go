@@ -8,7 +8,8 @@
 //
 // Run finds the optional abilities (webhook.TxEnqueuer,
 // webhook.InTxEnqueuer, webhook.Notifier, webhook.Maintainer,
-// webhook.StatsReader, webhook.TenantSecretStore, webhook.BatchCompleter)
+// webhook.StatsReader, webhook.TenantSecretStore, webhook.BatchCompleter,
+// webhook.ManyEnqueuer, webhook.MatchEnqueuer and their InTx forms)
 // by type assertion and
 // tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
@@ -42,7 +43,9 @@
 //     StatsReader (backlog and recent outcomes for dashboards and
 //     metrics), TenantSecretStore (one secret per tenant for its
 //     TenantSecret endpoints), BatchCompleter (many completions in one
-//     transaction, each endpoint row locked and written once).
+//     transaction, each endpoint row locked and written once),
+//     MatchEnqueuer (Publish in one step: the Store picks the matching
+//     endpoints as it writes).
 //
 // The suite tests the contract documented on webhook.Store, never an
 // implementation's internals. It never reads the wall clock: every time it
@@ -153,6 +156,12 @@ const (
 	// InTxManyEnqueuer: EnqueueManyInTx in the application's transaction.
 	// The Suite needs BeginAppTx or BeginTx.
 	InTxManyEnqueuer
+	// MatchEnqueuer: EnqueueMatching writes the event with a delivery for
+	// exactly the endpoints Publish would pick.
+	MatchEnqueuer
+	// InTxMatchEnqueuer: EnqueueMatchingInTx in the application's
+	// transaction. The Suite needs BeginAppTx or BeginTx.
+	InTxMatchEnqueuer
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -303,6 +312,8 @@ func (s Suite) abilities() []ability {
 		{BatchCompleter, "BatchCompleter", s.BatchCompleter, func(st webhook.Store) bool { _, ok := st.(webhook.BatchCompleter); return ok }},
 		{ManyEnqueuer, "ManyEnqueuer", s.ManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.ManyEnqueuer); return ok }},
 		{InTxManyEnqueuer, "InTxManyEnqueuer", s.InTxManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxManyEnqueuer); return ok && canAppTx }},
+		{MatchEnqueuer, "MatchEnqueuer", s.MatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.MatchEnqueuer); return ok }},
+		{InTxMatchEnqueuer, "InTxMatchEnqueuer", s.InTxMatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxMatchEnqueuer); return ok && canAppTx }},
 	}
 }
 

@@ -1,0 +1,64 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/uid"
+)
+
+// EnqueueMatching implements webhook.MatchEnqueuer: it stores ev and a
+// pending delivery for each endpoint of ev.TenantID that is neither
+// disabled nor inactive and whose Events match ev.Type, under one hold of
+// the lock, and returns how many deliveries it stored. The deliveries are
+// made in the order ListEndpoints returns the endpoints. A duplicate event
+// ID stores nothing and returns webhook.ErrDuplicateEvent, as Enqueue does.
+func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, now time.Time) (int, error) {
+	if ev == nil || ev.ID == "" {
+		return 0, invalid("event without an ID")
+	}
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	return s.matchLocked(ev, now)
+}
+
+// matchLocked is EnqueueMatching with s.mu held.
+func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error) {
+	if _, ok := s.events[ev.ID]; ok {
+		return 0, fmt.Errorf("memstore: event %q: %w", ev.ID, webhook.ErrDuplicateEvent)
+	}
+	var recs []*endpointRec
+	for _, er := range s.tenants[ev.TenantID] {
+		if !er.ep.Disabled && !er.ep.Inactive && webhook.MatchEvent(er.ep.Events, ev.Type) {
+			recs = append(recs, er)
+		}
+	}
+	slices.SortFunc(recs, func(a, b *endpointRec) int {
+		if c := a.ep.CreatedAt.Compare(b.ep.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	deliveries := make([]*webhook.Delivery, len(recs))
+	for i, er := range recs {
+		deliveries[i] = &webhook.Delivery{
+			ID:            uid.New(),
+			EventID:       ev.ID,
+			EventType:     ev.Type,
+			TenantID:      ev.TenantID,
+			EndpointID:    er.ep.ID,
+			State:         webhook.StatePending,
+			NextAttemptAt: now,
+			CreatedAt:     now,
+			UpdatedAt:     now,
+		}
+	}
+	s.insertLocked(ev, deliveries)
+	return len(deliveries), nil
+}
