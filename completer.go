@@ -37,7 +37,7 @@ import (
 // attempt's goroutine, which keeps its place until the Complete returns.
 
 // completerMaxBatch is the most completions one CompleteBatch records.
-const completerMaxBatch = 128
+const completerMaxBatch = 256
 
 // completer is the queue of completions waiting for the next batch.
 type completer struct {

@@ -81,7 +81,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		done:   make(chan struct{}),
 		cancel: func() {}, // replaced by Start
 	}
-	d.completer.room = make(chan struct{}, c.Workers)
+	d.completer.room = make(chan struct{}, 4*c.Workers)
 	d.abortRec, d.cancelAbortRec = context.WithCancel(context.Background())
 	return d, nil
 }

@@ -310,6 +310,8 @@ type BatchCompleter interface {
 // Complete would have returned for it.
 type CompletionResult struct {
 	// Endpoint is the endpoint as this completion left it (nil with Err).
+	// The results of one CompleteBatch call may share one copy of an
+	// endpoint, which must not be modified.
 	Endpoint *Endpoint
 	// Disabled is set when this completion disabled the endpoint.
 	Disabled bool
