@@ -118,6 +118,11 @@ type Config struct {
 	// waiting for a place. Defaults to MaxInFlightPerEndpointDefault, at
 	// most Workers.
 	MaxInFlightPerEndpoint int
+	// RateLimit is the rate limit of every endpoint without one of its
+	// own (Endpoint.RateLimit): attempts a second and burst, kept by this
+	// Dispatcher (see RateLimit). Zero: endpoints without their own are
+	// unlimited.
+	RateLimit RateLimit
 	// PollInterval is how often workers look for due deliveries (retries,
 	// deliveries written by other processes) when nothing wakes them.
 	// Defaults to PollIntervalDefault.
@@ -318,6 +323,11 @@ func (c *Config) validate() error {
 	}
 	if rec := c.recordTimeout(); c.RequestTimeout >= 0 && c.Lease-c.RequestTimeout <= rec {
 		bad("Lease (%s) must exceed RequestTimeout (%s) plus the %s an attempt may take to be recorded, or a slow attempt could be sent twice at once: raise Lease or lower RequestTimeout", c.Lease, c.RequestTimeout, rec)
+	}
+	if err := c.RateLimit.check("RateLimit"); err != nil {
+		var ve *ValidationError
+		errors.As(err, &ve)
+		bad("%s: %s", ve.Field, ve.Reason)
 	}
 	if c.MinSecretLen < 0 || c.MinSecretLen > maxSecretLen {
 		bad("MinSecretLen is %d: use 1 to %d, or 0 for %d", c.MinSecretLen, maxSecretLen, MinSecretLenDefault)

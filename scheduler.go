@@ -18,6 +18,15 @@ import (
 // one; a success grows it by one, up to Config.MaxInFlightPerEndpoint. An
 // endpoint that hangs therefore ties up one attempt, not MaxInFlight.
 //
+// Rate limits (ratelimit.go) and Retry-After pauses hold an endpoint's
+// deliveries in the Store rather than here: while the endpoint's bucket has
+// no token, or its pause lasts, Claim may take none of them (the flow counts
+// the cap it may not use as in flight), and the claim loop sets a timer for
+// when the next token is due or the pause ends. Deliveries claimed ahead
+// never exceed the tokens; each attempt takes one as it starts, so a
+// retry is charged like a first attempt. A slow answer also halves a
+// rate-limited endpoint's effective rate, and a success grows it back.
+//
 // An attempt's worker is free once the endpoint has answered and the
 // attempt is handed to the completer (completer.go), which records it in a
 // batch; a failed attempt keeps its place in the endpoint's allowance until
@@ -33,6 +42,63 @@ type flow struct {
 	inFlight  int // attempts running now (and failures not yet recorded)
 	ready     int // claimed, waiting in Dispatcher.ready for a place
 	allowance int // how many may run at once: 1 to MaxInFlightPerEndpoint
+
+	// Rate limit and back-pressure, in clock time (Config.Clock).
+	bucket      bucket    // the endpoint's token bucket; zero: unlimited
+	pausedUntil time.Time // no attempt starts before (Retry-After)
+}
+
+// limitOf is the rate limit in force for ep: its own, or Config's.
+func (d *Dispatcher) limitOf(ep *Endpoint) RateLimit {
+	if !ep.RateLimit.IsZero() {
+		return ep.RateLimit
+	}
+	return d.cfg.RateLimit
+}
+
+// claimableLocked is how many more deliveries f's endpoint may have
+// claimed at now: what its allowance leaves (see holdLocked), no more than
+// its tokens, none while it is paused. The caller holds d.mu.
+func (d *Dispatcher) claimableLocked(f *flow, now time.Time) int {
+	n := d.holdLocked(f) - f.inFlight - f.ready
+	if f.bucket.limited() {
+		n = min(n, f.bucket.available(now)-f.ready)
+	}
+	if now.Before(f.pausedUntil) {
+		n = 0
+	}
+	return max(n, 0)
+}
+
+// heldLocked reports whether f's endpoint may not start an attempt at now
+// for its rate limit or pause, and takes a token if it may. The caller
+// holds d.mu.
+func (d *Dispatcher) heldLocked(f *flow, now time.Time) bool {
+	return now.Before(f.pausedUntil) || f.bucket.limited() && !f.bucket.take(now)
+}
+
+// nextDueLocked is how long until a rate-limited or paused endpoint may
+// take more: its next token or the end of its pause; 0 if none waits. It
+// forgets flows that hold nothing worth remembering. The caller holds
+// d.mu.
+func (d *Dispatcher) nextDueLocked(now time.Time) time.Duration {
+	var next time.Duration
+	soonest := func(w time.Duration) {
+		if w > 0 && (next == 0 || w < next) {
+			next = w
+		}
+	}
+	for id, f := range d.flows {
+		if !f.bucket.limited() && f.pausedUntil.IsZero() {
+			continue
+		}
+		soonest(f.pausedUntil.Sub(now))
+		if f.bucket.limited() {
+			soonest(f.bucket.next(now))
+		}
+		d.forgetFlowLocked(id, f)
+	}
+	return next
 }
 
 // readyClaim is a claimed delivery waiting for a place to run.
@@ -73,12 +139,32 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.PollInterval)
 	defer ticker.Stop()
 	var cooldown *time.Timer
+	// due wakes the loop when a rate-limited or paused endpoint may take
+	// more (nextDueLocked). Its durations are clock time, waited in wall
+	// time: with a clock that runs apart from the wall's, PollInterval
+	// still claims.
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		d.claimBatch(ctx)
 		if d.stopping() { // select picks at random among ready cases
 			return
 		}
+		d.mu.Lock()
+		wait := d.nextDueLocked(d.cfg.Clock())
+		d.mu.Unlock()
+		if wait > 0 {
+			if !due.Stop() {
+				select {
+				case <-due.C:
+				default:
+				}
+			}
+			due.Reset(max(wait, claimCooldown))
+		}
 		select {
+		case <-due.C:
 		case <-d.stop:
 			return
 		case <-ctx.Done():
@@ -159,20 +245,21 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		room := d.roomLocked()
 		perEndpoint := 2 * d.cfg.MaxInFlightPerEndpoint
 		// Claim caps an endpoint at MaxPerEndpoint minus InFlight.
-		// Counting what an endpoint holds and the part of the cap it may
-		// not use as in flight caps it at twice its allowance when that
-		// is full, and at its allowance (nothing claimed ahead) when it
-		// was cut.
+		// Counting the part of the cap it may not use as in flight caps
+		// it at twice its allowance when that is full, at its allowance
+		// (nothing claimed ahead) when it was cut, at its tokens when it
+		// is rate-limited, and at nothing while it is paused.
+		now := d.cfg.Clock()
 		inFlight := make(map[string]int, len(d.flows))
 		for id, f := range d.flows {
-			inFlight[id] = f.inFlight + f.ready + perEndpoint - d.holdLocked(f)
+			inFlight[id] = perEndpoint - d.claimableLocked(f, now)
 		}
 		d.mu.Unlock()
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
 			return
 		}
 		claims, err := d.store.Claim(ctx, ClaimParams{
-			Now:            d.cfg.Clock(),
+			Now:            now,
 			Lease:          d.cfg.Lease,
 			Limit:          room,
 			MaxPerEndpoint: perEndpoint,
@@ -184,11 +271,13 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			}
 			return
 		}
-		now := time.Now()
+		wall := time.Now()
 		d.mu.Lock()
 		for _, c := range claims {
-			d.ready = append(d.ready, readyClaim{c: c, at: now})
-			d.flowOf(c.Endpoint.ID).ready++
+			d.ready = append(d.ready, readyClaim{c: c, at: wall})
+			f := d.flowOf(c.Endpoint.ID)
+			f.ready++
+			f.bucket.set(d.limitOf(c.Endpoint), now)
 		}
 		d.mu.Unlock()
 		d.startReady(ctx)
@@ -232,12 +321,21 @@ func (d *Dispatcher) takeReadyLocked() *Claim {
 		return nil
 	}
 	now := time.Now()
+	var clock time.Time // Config.Clock, read once if a limit needs it
 	for i := 0; i < len(d.ready); i++ {
 		rc := d.ready[i]
 		f := d.flowOf(rc.c.Endpoint.ID)
 		stale := now.Sub(rc.at) > claimAheadStale
 		if !stale && f.inFlight >= f.allowance {
 			continue
+		}
+		if !stale && (f.bucket.limited() || !f.pausedUntil.IsZero()) {
+			if clock.IsZero() {
+				clock = d.cfg.Clock()
+			}
+			if d.heldLocked(f, clock) {
+				continue
+			}
 		}
 		d.ready = append(d.ready[:i], d.ready[i+1:]...)
 		f.ready--
@@ -288,11 +386,20 @@ func (d *Dispatcher) leaveFlowLocked(endpointID string) {
 	d.forgetFlowLocked(endpointID, f)
 }
 
-// forgetFlowLocked drops f when it holds nothing worth remembering.
+// forgetFlowLocked drops f when it holds nothing worth remembering: no
+// attempt, no delivery claimed ahead, its full allowance, a full bucket
+// and no pause.
 func (d *Dispatcher) forgetFlowLocked(endpointID string, f *flow) {
-	if f.inFlight <= 0 && f.ready <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
-		delete(d.flows, endpointID)
+	if f.inFlight > 0 || f.ready > 0 || f.allowance < d.cfg.MaxInFlightPerEndpoint {
+		return
 	}
+	if f.bucket.limited() || !f.pausedUntil.IsZero() {
+		now := d.cfg.Clock()
+		if now.Before(f.pausedUntil) || f.bucket.limited() && !f.bucket.full(now) {
+			return
+		}
+	}
+	delete(d.flows, endpointID)
 }
 
 // flowOf returns the endpoint's flow, made at full allowance if new. The
@@ -309,7 +416,10 @@ func (d *Dispatcher) flowOf(endpointID string) *flow {
 // adapt moves the endpoint's allowance after an attempt answered r: down
 // when the endpoint is slow or asks to slow down, up when it succeeds.
 // Other failures (a 500 answered at once, a 404) say nothing about its
-// capacity and leave it as it is.
+// capacity and leave it as it is. A rate-limited endpoint's effective rate
+// moves with it (bucket.slow, bucket.ok), and a Retry-After (429, 503)
+// pauses the endpoint in this process until the time it names, at most
+// Config.MaxRetryAfter away.
 func (d *Dispatcher) adapt(endpointID string, r response) {
 	slow := r.err != nil && !r.local
 	switch r.status {
@@ -324,5 +434,20 @@ func (d *Dispatcher) adapt(endpointID string, r response) {
 		f.allowance = max(1, f.allowance/2)
 	case r.success():
 		f.allowance = min(d.cfg.MaxInFlightPerEndpoint, f.allowance+1)
+	}
+	if !f.bucket.limited() && r.retryAfter <= 0 {
+		return
+	}
+	now := d.cfg.Clock()
+	switch {
+	case slow:
+		f.bucket.slow(now)
+	case r.success():
+		f.bucket.ok(now)
+	}
+	if r.retryAfter > 0 {
+		if until := now.Add(min(r.retryAfter, d.cfg.MaxRetryAfter)); until.After(f.pausedUntil) {
+			f.pausedUntil = until
+		}
 	}
 }

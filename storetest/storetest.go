@@ -153,6 +153,9 @@ const (
 	// InTxManyEnqueuer: EnqueueManyInTx in the application's transaction.
 	// The Suite needs BeginAppTx or BeginTx.
 	InTxManyEnqueuer
+	// RateLimits: webhook.RateLimitStore keeps Endpoint.RateLimit as
+	// configuration.
+	RateLimits
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -303,6 +306,7 @@ func (s Suite) abilities() []ability {
 		{BatchCompleter, "BatchCompleter", s.BatchCompleter, func(st webhook.Store) bool { _, ok := st.(webhook.BatchCompleter); return ok }},
 		{ManyEnqueuer, "ManyEnqueuer", s.ManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.ManyEnqueuer); return ok }},
 		{InTxManyEnqueuer, "InTxManyEnqueuer", s.InTxManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxManyEnqueuer); return ok && canAppTx }},
+		{RateLimits, "RateLimits", s.RateLimits, func(st webhook.Store) bool { _, ok := st.(webhook.RateLimitStore); return ok }},
 	}
 }
 
