@@ -87,22 +87,27 @@ const (
 )
 
 // bucket is the token bucket of one rate-limited endpoint, in clock time
-// (Config.Clock). A zero bucket (rate 0) is no limit.
+// (Config.Clock), kept as GCRA does: the theoretical arrival time tat of
+// the next attempt, in whole nanoseconds, so that a rate of 10/s sends
+// exactly one per 100 ms however the clock is read. The bucket is full
+// when tat is not after now; each attempt moves tat on by one interval,
+// and an attempt may start while tat is at most burst-1 intervals ahead.
+// A zero bucket (rate 0) is no limit.
 type bucket struct {
-	rate   float64   // the endpoint's limit, tokens a second; 0: none
-	burst  float64   // the bucket's size
-	scale  float64   // back-pressure: the share of rate in force, rateScaleMin to 1
-	tokens float64   // tokens at last
-	last   time.Time // when tokens was computed
+	rate     float64       // the endpoint's limit, tokens a second; 0: none
+	burst    int           // the bucket's size
+	scale    float64       // back-pressure: the share of rate in force, rateScaleMin to 1
+	interval time.Duration // one token at rate*scale
+	tat      time.Time     // when the bucket is full again
 }
 
 // limited reports whether the bucket limits anything.
 func (b *bucket) limited() bool { return b.rate > 0 }
 
-// set applies the endpoint's limit l at now, keeping the tokens it has
-// (up to the new burst). A new limit starts full.
+// set applies the endpoint's limit l at now. A new limit starts full; a
+// changed one keeps the debt it has.
 func (b *bucket) set(l RateLimit, now time.Time) {
-	if l.PerSecond == b.rate && float64(l.burst()) == b.burst {
+	if l.PerSecond == b.rate && l.burst() == b.burst {
 		return
 	}
 	if l.PerSecond == 0 {
@@ -110,67 +115,65 @@ func (b *bucket) set(l RateLimit, now time.Time) {
 		return
 	}
 	if !b.limited() {
-		*b = bucket{scale: 1, tokens: float64(l.burst()), last: now}
-	} else {
-		b.refill(now)
+		*b = bucket{scale: 1, tat: now}
 	}
-	b.rate, b.burst = l.PerSecond, float64(l.burst())
-	b.tokens = min(b.tokens, b.burst)
+	b.rate, b.burst = l.PerSecond, l.burst()
+	b.setInterval()
 }
 
-// refill adds the tokens earned since last.
-func (b *bucket) refill(now time.Time) {
-	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = min(b.burst, b.tokens+dt.Seconds()*b.rate*b.scale)
-		b.last = now
-	}
+// setInterval computes interval from rate and scale.
+func (b *bucket) setInterval() {
+	b.interval = max(time.Duration(math.Round(float64(time.Second)/(b.rate*b.scale))), 1)
 }
 
-// available is how many whole tokens the bucket holds at now.
+// available is how many attempts may start at now.
 func (b *bucket) available(now time.Time) int {
-	b.refill(now)
-	return int(b.tokens)
+	ahead := max(b.tat.Sub(now), 0) // the debt
+	slack := time.Duration(b.burst-1)*b.interval - ahead
+	if slack < 0 {
+		return 0
+	}
+	return int(slack/b.interval) + 1
 }
 
 // take takes a token at now if there is one.
 func (b *bucket) take(now time.Time) bool {
-	b.refill(now)
-	if b.tokens < 1 {
+	if b.available(now) < 1 {
 		return false
 	}
-	b.tokens--
+	if b.tat.Before(now) {
+		b.tat = now
+	}
+	b.tat = b.tat.Add(b.interval)
 	return true
 }
 
-// full reports whether the bucket is full at now: forgetting it then
-// loses nothing.
+// full reports whether the bucket is full at now, back-pressure gone:
+// forgetting it then loses nothing.
 func (b *bucket) full(now time.Time) bool {
-	b.refill(now)
-	return b.tokens >= b.burst && b.scale >= 1
+	return !b.tat.After(now) && b.scale >= 1
 }
 
-// next is how long after now the next token is due.
+// next is how long after now the next token is due; 0 if one is there.
 func (b *bucket) next(now time.Time) time.Duration {
-	b.refill(now)
-	if b.tokens >= 1 {
+	if b.available(now) > 0 {
 		return 0
 	}
-	secs := (1 - b.tokens) / (b.rate * b.scale)
-	return time.Duration(math.Ceil(secs * float64(time.Second)))
+	return b.tat.Add(-time.Duration(b.burst-1) * b.interval).Sub(now)
 }
 
 // slow cuts the effective rate after a slow answer.
-func (b *bucket) slow(now time.Time) {
+func (b *bucket) slow() {
 	if b.limited() {
-		b.refill(now)
 		b.scale = max(rateScaleMin, b.scale/2)
+		b.setInterval()
 	}
 }
 
 // ok grows the effective rate back after a success.
-func (b *bucket) ok(now time.Time) {
+func (b *bucket) ok() {
 	if b.limited() && b.scale < 1 {
-		b.refill(now)
 		b.scale = min(1, b.scale+rateScaleStep)
+		b.setInterval()
 	}
 }

@@ -441,9 +441,9 @@ func (d *Dispatcher) adapt(endpointID string, r response) {
 	now := d.cfg.Clock()
 	switch {
 	case slow:
-		f.bucket.slow(now)
+		f.bucket.slow()
 	case r.success():
-		f.bucket.ok(now)
+		f.bucket.ok()
 	}
 	if r.retryAfter > 0 {
 		if until := now.Add(min(r.retryAfter, d.cfg.MaxRetryAfter)); until.After(f.pausedUntil) {
