@@ -252,7 +252,9 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		now := d.cfg.Clock()
 		inFlight := make(map[string]int, len(d.flows))
 		for id, f := range d.flows {
-			inFlight[id] = perEndpoint - d.claimableLocked(f, now)
+			if n := perEndpoint - d.claimableLocked(f, now); n > 0 {
+				inFlight[id] = n
+			}
 		}
 		d.mu.Unlock()
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
@@ -386,16 +388,25 @@ func (d *Dispatcher) leaveFlowLocked(endpointID string) {
 	d.forgetFlowLocked(endpointID, f)
 }
 
+// keepLimitedFlows is how many flows the dispatcher keeps before it
+// forgets those of rate-limited endpoints that hold nothing (full bucket,
+// nothing running or claimed ahead). A kept flow caps the endpoint's next
+// Claim at its tokens; a forgotten one lets that Claim take up to
+// 2*MaxInFlightPerEndpoint of its deliveries, and those beyond its burst
+// wait claimed, then go back to the Store (claimAheadStale).
+const keepLimitedFlows = 4096
+
 // forgetFlowLocked drops f when it holds nothing worth remembering: no
-// attempt, no delivery claimed ahead, its full allowance, a full bucket
-// and no pause.
+// attempt, no delivery claimed ahead, its full allowance and no pause; for
+// a rate-limited endpoint, also a full bucket, and only while the flows
+// number more than keepLimitedFlows.
 func (d *Dispatcher) forgetFlowLocked(endpointID string, f *flow) {
 	if f.inFlight > 0 || f.ready > 0 || f.allowance < d.cfg.MaxInFlightPerEndpoint {
 		return
 	}
 	if f.bucket.limited() || !f.pausedUntil.IsZero() {
 		now := d.cfg.Clock()
-		if now.Before(f.pausedUntil) || f.bucket.limited() && !f.bucket.full(now) {
+		if now.Before(f.pausedUntil) || f.bucket.limited() && (!f.bucket.full(now) || len(d.flows) <= keepLimitedFlows) {
 			return
 		}
 	}
