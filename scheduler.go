@@ -56,13 +56,19 @@ func (d *Dispatcher) limitOf(ep *Endpoint) RateLimit {
 	return d.cfg.RateLimit
 }
 
+// claimLookahead is how far ahead of a rate-limited endpoint's next token
+// the claim loop claims for it, so that the Claim's round trip runs before
+// the token is due rather than after: deliveries claimed ahead never
+// exceed the tokens due within it.
+const claimLookahead = 10 * time.Millisecond
+
 // claimableLocked is how many more deliveries f's endpoint may have
 // claimed at now: what its allowance leaves (see holdLocked), no more than
 // its tokens, none while it is paused. The caller holds d.mu.
 func (d *Dispatcher) claimableLocked(f *flow, now time.Time) int {
 	n := d.holdLocked(f) - f.inFlight - f.ready
 	if f.bucket.limited() {
-		n = min(n, f.bucket.available(now)-f.ready)
+		n = min(n, f.bucket.available(now.Add(claimLookahead))-f.ready)
 	}
 	if now.Before(f.pausedUntil) {
 		n = 0
@@ -94,7 +100,12 @@ func (d *Dispatcher) nextDueLocked(now time.Time) time.Duration {
 		}
 		soonest(f.pausedUntil.Sub(now))
 		if f.bucket.limited() {
-			soonest(f.bucket.next(now))
+			if nx := f.bucket.next(now); nx > 0 {
+				if f.ready == 0 { // claim it ahead (claimLookahead)
+					nx = max(nx-claimLookahead, claimCooldown)
+				}
+				soonest(nx)
+			}
 		}
 		d.forgetFlowLocked(id, f)
 	}
@@ -161,7 +172,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 				default:
 				}
 			}
-			due.Reset(max(wait, claimCooldown))
+			due.Reset(max(wait, time.Millisecond))
 		}
 		select {
 		case <-due.C:
