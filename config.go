@@ -113,7 +113,9 @@ type Config struct {
 	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
 	// flight in this process. Each endpoint's allowance moves between 1 and
 	// this cap as it behaves: a timeout, a connection error or a 429, 502,
-	// 503 or 504 halves it, a success grows it by one. An endpoint at its
+	// 503 or 504 halves it, a success grows it by one. A rate-limited
+	// endpoint's effective rate is cut and grows back the same way (see
+	// RateLimit). An endpoint at its
 	// full allowance may also have as many deliveries claimed ahead,
 	// waiting for a place. Defaults to MaxInFlightPerEndpointDefault, at
 	// most Workers.
@@ -154,7 +156,10 @@ type Config struct {
 	// Defaults to MaxEndpointsPerTenantDefault; negative means no cap.
 	MaxEndpointsPerTenant int
 	// MaxRetryAfter bounds how long a Retry-After header on 429 or 503 may
-	// postpone the next attempt. Defaults to MaxRetryAfterDefault (1 h).
+	// postpone the next attempt, and pause the endpoint: no attempt to it
+	// starts in this Dispatcher until then (the pause is per process, not
+	// shared with other Dispatchers on the same database). Defaults to
+	// MaxRetryAfterDefault (1 h).
 	MaxRetryAfter time.Duration
 	// ResponseExcerpt is how much of a response body the attempt log keeps.
 	// At most ResponseReadLimitDefault (64 KiB) is ever read. Defaults to
