@@ -13,9 +13,16 @@ import (
 // own: Config.RateLimit applies, and when that is zero too the endpoint is
 // unlimited.
 //
-// The limit is kept by each Dispatcher (process) on its own: N
-// Dispatchers sharing one database may together send up to N times the
-// rate. See the README, "Rate limits and back-pressure".
+// Back-pressure: an answer that asks to slow down (429, 502, 503, 504), a
+// timeout or a connection error halves the endpoint's effective rate, down
+// to 1/64 of PerSecond, and each success grows it back by 1/16 of it. A
+// Retry-After on a 429 or 503 pauses the endpoint, limited or not, until
+// the time it names (at most Config.MaxRetryAfter away).
+//
+// The buckets, rate cuts and pauses are kept by each Dispatcher (process)
+// on its own: N Dispatchers sharing one database may together send up to N
+// times the rate, and a pause holds only in the Dispatcher that got the
+// Retry-After. See the README, "Rate limits and back-pressure".
 type RateLimit struct {
 	// PerSecond is the sustained rate, MinRatePerSecond to
 	// MaxRatePerSecond; 0: no limit.
