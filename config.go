@@ -113,11 +113,18 @@ type Config struct {
 	// MaxInFlightPerEndpoint caps the attempts one endpoint may have in
 	// flight in this process. Each endpoint's allowance moves between 1 and
 	// this cap as it behaves: a timeout, a connection error or a 429, 502,
-	// 503 or 504 halves it, a success grows it by one. An endpoint at its
+	// 503 or 504 halves it, a success grows it by one. A rate-limited
+	// endpoint's effective rate is cut and grows back the same way (see
+	// RateLimit). An endpoint at its
 	// full allowance may also have as many deliveries claimed ahead,
 	// waiting for a place. Defaults to MaxInFlightPerEndpointDefault, at
 	// most Workers.
 	MaxInFlightPerEndpoint int
+	// RateLimit is the rate limit of every endpoint without one of its
+	// own (Endpoint.RateLimit): attempts a second and burst, kept by this
+	// Dispatcher (see RateLimit). Zero: endpoints without their own are
+	// unlimited.
+	RateLimit RateLimit
 	// PollInterval is how often workers look for due deliveries (retries,
 	// deliveries written by other processes) when nothing wakes them.
 	// Defaults to PollIntervalDefault.
@@ -149,7 +156,10 @@ type Config struct {
 	// Defaults to MaxEndpointsPerTenantDefault; negative means no cap.
 	MaxEndpointsPerTenant int
 	// MaxRetryAfter bounds how long a Retry-After header on 429 or 503 may
-	// postpone the next attempt. Defaults to MaxRetryAfterDefault (1 h).
+	// postpone the next attempt, and pause the endpoint: no attempt to it
+	// starts in this Dispatcher until then (the pause is per process, not
+	// shared with other Dispatchers on the same database). Defaults to
+	// MaxRetryAfterDefault (1 h).
 	MaxRetryAfter time.Duration
 	// ResponseExcerpt is how much of a response body the attempt log keeps.
 	// At most ResponseReadLimitDefault (64 KiB) is ever read. Defaults to
@@ -318,6 +328,11 @@ func (c *Config) validate() error {
 	}
 	if rec := c.recordTimeout(); c.RequestTimeout >= 0 && c.Lease-c.RequestTimeout <= rec {
 		bad("Lease (%s) must exceed RequestTimeout (%s) plus the %s an attempt may take to be recorded, or a slow attempt could be sent twice at once: raise Lease or lower RequestTimeout", c.Lease, c.RequestTimeout, rec)
+	}
+	if err := c.RateLimit.check("RateLimit"); err != nil {
+		var ve *ValidationError
+		errors.As(err, &ve)
+		bad("%s: %s", ve.Field, ve.Reason)
 	}
 	if c.MinSecretLen < 0 || c.MinSecretLen > maxSecretLen {
 		bad("MinSecretLen is %d: use 1 to %d, or 0 for %d", c.MinSecretLen, maxSecretLen, MinSecretLenDefault)

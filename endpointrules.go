@@ -83,6 +83,10 @@ func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
 		return nil, err
 	}
 	ep.Headers = h
+	if err := p.RateLimit.check("RateLimit"); err != nil {
+		return nil, err
+	}
+	ep.RateLimit = p.RateLimit
 	return ep, nil
 }
 

@@ -42,6 +42,9 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 			return nil, "", err
 		}
 	}
+	if err := d.checkRateLimitStore(ep); err != nil {
+		return nil, "", err
+	}
 	ep.ID = uuid.NewString()
 	ep.CreatedAt, ep.UpdatedAt = now, now
 	limit := max(d.cfg.MaxEndpointsPerTenant, 0)
@@ -128,6 +131,9 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	p.Unsigned, p.TenantSecret = cur.Unsigned, cur.TenantSecret
 	next, err := d.rules.normalize(p)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.checkRateLimitStore(next); err != nil {
 		return nil, err
 	}
 	next.ID = cur.ID

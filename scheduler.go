@@ -18,6 +18,15 @@ import (
 // one; a success grows it by one, up to Config.MaxInFlightPerEndpoint. An
 // endpoint that hangs therefore ties up one attempt, not MaxInFlight.
 //
+// Rate limits (ratelimit.go) and Retry-After pauses hold an endpoint's
+// deliveries in the Store rather than here: while the endpoint's bucket has
+// no token, or its pause lasts, Claim may take none of them (the flow counts
+// the cap it may not use as in flight), and the claim loop sets a timer for
+// when the next token is due or the pause ends. Deliveries claimed ahead
+// never exceed the tokens; each attempt takes one as it starts, so a
+// retry is charged like a first attempt. A slow answer also halves a
+// rate-limited endpoint's effective rate, and a success grows it back.
+//
 // An attempt's worker is free once the endpoint has answered and the
 // attempt is handed to the completer (completer.go), which records it in a
 // batch; a failed attempt keeps its place in the endpoint's allowance until
@@ -33,6 +42,74 @@ type flow struct {
 	inFlight  int // attempts running now (and failures not yet recorded)
 	ready     int // claimed, waiting in Dispatcher.ready for a place
 	allowance int // how many may run at once: 1 to MaxInFlightPerEndpoint
+
+	// Rate limit and back-pressure, in clock time (Config.Clock).
+	bucket      bucket    // the endpoint's token bucket; zero: unlimited
+	pausedUntil time.Time // no attempt starts before (Retry-After)
+}
+
+// limitOf is the rate limit in force for ep: its own, or Config's.
+func (d *Dispatcher) limitOf(ep *Endpoint) RateLimit {
+	if !ep.RateLimit.IsZero() {
+		return ep.RateLimit
+	}
+	return d.cfg.RateLimit
+}
+
+// claimLookahead is how far ahead of a rate-limited endpoint's next token
+// the claim loop claims for it, so that the Claim's round trip runs before
+// the token is due rather than after: deliveries claimed ahead never
+// exceed the tokens due within it.
+const claimLookahead = 10 * time.Millisecond
+
+// claimableLocked is how many more deliveries f's endpoint may have
+// claimed at now: what its allowance leaves (see holdLocked), no more than
+// its tokens, none while it is paused. The caller holds d.mu.
+func (d *Dispatcher) claimableLocked(f *flow, now time.Time) int {
+	n := d.holdLocked(f) - f.inFlight - f.ready
+	if f.bucket.limited() {
+		n = min(n, f.bucket.available(now.Add(claimLookahead))-f.ready)
+	}
+	if now.Before(f.pausedUntil) {
+		n = 0
+	}
+	return max(n, 0)
+}
+
+// heldLocked reports whether f's endpoint may not start an attempt at now
+// for its rate limit or pause, and takes a token if it may. The caller
+// holds d.mu.
+func (d *Dispatcher) heldLocked(f *flow, now time.Time) bool {
+	return now.Before(f.pausedUntil) || f.bucket.limited() && !f.bucket.take(now)
+}
+
+// nextDueLocked is how long until a rate-limited or paused endpoint may
+// take more: its next token or the end of its pause; 0 if none waits. It
+// forgets flows that hold nothing worth remembering. The caller holds
+// d.mu.
+func (d *Dispatcher) nextDueLocked(now time.Time) time.Duration {
+	var next time.Duration
+	soonest := func(w time.Duration) {
+		if w > 0 && (next == 0 || w < next) {
+			next = w
+		}
+	}
+	for id, f := range d.flows {
+		if !f.bucket.limited() && f.pausedUntil.IsZero() {
+			continue
+		}
+		soonest(f.pausedUntil.Sub(now))
+		if f.bucket.limited() {
+			if nx := f.bucket.next(now); nx > 0 {
+				if f.ready == 0 { // claim it ahead (claimLookahead)
+					nx = max(nx-claimLookahead, claimCooldown)
+				}
+				soonest(nx)
+			}
+		}
+		d.forgetFlowLocked(id, f)
+	}
+	return next
 }
 
 // readyClaim is a claimed delivery waiting for a place to run.
@@ -77,12 +154,32 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.PollInterval)
 	defer ticker.Stop()
 	var cooldown *time.Timer
+	// due wakes the loop when a rate-limited or paused endpoint may take
+	// more (nextDueLocked). Its durations are clock time, waited in wall
+	// time: with a clock that runs apart from the wall's, PollInterval
+	// still claims.
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		d.claimBatch(ctx)
 		if d.stopping() { // select picks at random among ready cases
 			return
 		}
+		d.mu.Lock()
+		wait := d.nextDueLocked(d.cfg.Clock())
+		d.mu.Unlock()
+		if wait > 0 {
+			if !due.Stop() {
+				select {
+				case <-due.C:
+				default:
+				}
+			}
+			due.Reset(max(wait, time.Millisecond))
+		}
 		select {
+		case <-due.C:
 		case <-d.stop:
 			return
 		case <-ctx.Done():
@@ -163,19 +260,21 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		room := d.roomLocked()
 		perEndpoint := 2 * d.cfg.MaxInFlightPerEndpoint
 		// Claim caps an endpoint at MaxPerEndpoint minus InFlight.
-		// Counting what an endpoint holds and the part of the cap it may
-		// not use as in flight caps it at twice its allowance when that
-		// is full, and at its allowance (nothing claimed ahead) when it
-		// was cut.
+		// Counting the part of the cap it may not use as in flight caps
+		// it at twice its allowance when that is full, at its allowance
+		// (nothing claimed ahead) when it was cut, at its tokens when it
+		// is rate-limited, and at nothing while it is paused.
+		now := d.cfg.Clock()
 		inFlight := make(map[string]int, len(d.flows))
 		for id, f := range d.flows {
-			inFlight[id] = f.inFlight + f.ready + perEndpoint - d.holdLocked(f)
+			if n := perEndpoint - d.claimableLocked(f, now); n > 0 {
+				inFlight[id] = n
+			}
 		}
 		d.mu.Unlock()
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
 			return
 		}
-		now := d.cfg.Clock()
 		claims, err := d.store.Claim(ctx, ClaimParams{
 			Now:            now,
 			Lease:          d.cfg.Lease,
@@ -192,7 +291,9 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		d.mu.Lock()
 		for _, c := range claims {
 			d.ready = append(d.ready, readyClaim{c: c, at: now})
-			d.flowOf(c.Endpoint.ID).ready++
+			f := d.flowOf(c.Endpoint.ID)
+			f.ready++
+			f.bucket.set(d.limitOf(c.Endpoint), now)
 		}
 		d.mu.Unlock()
 		d.startReady(ctx)
@@ -241,6 +342,9 @@ func (d *Dispatcher) takeReadyLocked() *Claim {
 		f := d.flowOf(rc.c.Endpoint.ID)
 		stale := now.Sub(rc.at) > staleAfter
 		if !stale && f.inFlight >= f.allowance {
+			continue
+		}
+		if !stale && (f.bucket.limited() || !f.pausedUntil.IsZero()) && d.heldLocked(f, now) {
 			continue
 		}
 		d.ready = append(d.ready[:i], d.ready[i+1:]...)
@@ -292,11 +396,30 @@ func (d *Dispatcher) leaveFlowLocked(endpointID string) {
 	d.forgetFlowLocked(endpointID, f)
 }
 
-// forgetFlowLocked drops f when it holds nothing worth remembering.
+// keepLimitedFlows is how many flows the dispatcher keeps before it
+// forgets those of rate-limited endpoints that hold nothing (full bucket,
+// nothing running or claimed ahead). A kept flow caps the endpoint's next
+// Claim at its tokens; a forgotten one lets that Claim take up to
+// 2*MaxInFlightPerEndpoint of its deliveries, and those beyond its burst
+// wait claimed for a token (at most staleAfter; then they go back to the
+// Store until their lease ends).
+const keepLimitedFlows = 4096
+
+// forgetFlowLocked drops f when it holds nothing worth remembering: no
+// attempt, no delivery claimed ahead, its full allowance and no pause; for
+// a rate-limited endpoint, also a full bucket, and only while the flows
+// number more than keepLimitedFlows.
 func (d *Dispatcher) forgetFlowLocked(endpointID string, f *flow) {
-	if f.inFlight <= 0 && f.ready <= 0 && f.allowance >= d.cfg.MaxInFlightPerEndpoint {
-		delete(d.flows, endpointID)
+	if f.inFlight > 0 || f.ready > 0 || f.allowance < d.cfg.MaxInFlightPerEndpoint {
+		return
 	}
+	if f.bucket.limited() || !f.pausedUntil.IsZero() {
+		now := d.cfg.Clock()
+		if now.Before(f.pausedUntil) || f.bucket.limited() && (!f.bucket.full(now) || len(d.flows) <= keepLimitedFlows) {
+			return
+		}
+	}
+	delete(d.flows, endpointID)
 }
 
 // flowOf returns the endpoint's flow, made at full allowance if new. The
@@ -313,7 +436,10 @@ func (d *Dispatcher) flowOf(endpointID string) *flow {
 // adapt moves the endpoint's allowance after an attempt answered r: down
 // when the endpoint is slow or asks to slow down, up when it succeeds.
 // Other failures (a 500 answered at once, a 404) say nothing about its
-// capacity and leave it as it is.
+// capacity and leave it as it is. A rate-limited endpoint's effective rate
+// moves with it (bucket.slow, bucket.ok), and a Retry-After (429, 503)
+// pauses the endpoint in this process until the time it names, at most
+// Config.MaxRetryAfter away.
 func (d *Dispatcher) adapt(endpointID string, r response) {
 	slow := r.err != nil && !r.local
 	switch r.status {
@@ -328,5 +454,20 @@ func (d *Dispatcher) adapt(endpointID string, r response) {
 		f.allowance = max(1, f.allowance/2)
 	case r.success():
 		f.allowance = min(d.cfg.MaxInFlightPerEndpoint, f.allowance+1)
+	}
+	if !f.bucket.limited() && r.retryAfter <= 0 {
+		return
+	}
+	now := d.cfg.Clock()
+	switch {
+	case slow:
+		f.bucket.slow()
+	case r.success():
+		f.bucket.ok()
+	}
+	if r.retryAfter > 0 {
+		if until := now.Add(min(r.retryAfter, d.cfg.MaxRetryAfter)); until.After(f.pausedUntil) {
+			f.pausedUntil = until
+		}
 	}
 }

@@ -100,6 +100,10 @@ type EndpointParams struct {
 	// (Content-Type, User-Agent, webhook-*, and the signature headers of
 	// a Signer that lists them with HeaderLister) are rejected.
 	Headers http.Header
+	// RateLimit caps how fast attempts go to the endpoint (see RateLimit);
+	// the zero value: Config.RateLimit applies. Needs a Store that
+	// implements RateLimitStore (else ErrNotSupported).
+	RateLimit RateLimit
 }
 
 // Endpoint is a customer's URL as stored. It never carries the secret.
@@ -125,6 +129,10 @@ type Endpoint struct {
 	// the same as Disabled, which the library sets and which ends pending
 	// deliveries; an endpoint may be both.
 	Inactive bool
+
+	// RateLimit is the endpoint's own rate limit (see
+	// EndpointParams.RateLimit); zero: Config.RateLimit applies.
+	RateLimit RateLimit
 
 	// Disabled endpoints receive nothing: events published meanwhile create
 	// no deliveries for them. DisabledReason and DisabledAt say why and

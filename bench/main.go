@@ -94,6 +94,7 @@ var measurements = []measurement{
 	{"sqlite", false, true, benchSQLite, "SQLite burn-down: one commit per delivery (16 goroutines) vs outhook sqlstore, and memstore"},
 	{"publish", false, true, benchPublish, "Publish p50 vs a bare INSERT of the same row, serial"},
 	{"isolation", false, true, benchIsolation, "healthy deliveries/s beside hanging and misbehaving endpoints (memstore)"},
+	{"ratelimit", false, true, benchRateLimit, "unlimited deliveries/s beside 50 rate-limited endpoints with backlogs vs alone (memstore)"},
 	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery cost at 10k vs 1M pending (full mode only)"},
 }
 

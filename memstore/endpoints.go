@@ -89,7 +89,7 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.
 
 // UpdateEndpoint replaces the configuration fields of an existing endpoint
 // (Name, URL, Events, Method, ContentType, MaxAttempts, Headers, Inactive,
-// UpdatedAt). TenantID, TenantSecret, Unsigned, CreatedAt, counters, state
+// RateLimit, UpdatedAt). TenantID, TenantSecret, Unsigned, CreatedAt, counters, state
 // and secrets stay as they are. An endpoint made active again has its
 // waiting deliveries claimed in their due order.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
@@ -110,6 +110,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 	er.ep.MaxAttempts = c.MaxAttempts
 	er.ep.Headers = c.Headers
 	er.ep.Inactive = c.Inactive
+	er.ep.RateLimit = c.RateLimit
 	er.ep.UpdatedAt = c.UpdatedAt
 	s.fixReady(er)
 	return nil

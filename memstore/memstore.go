@@ -133,7 +133,12 @@ var (
 	_ webhook.Maintainer        = (*Store)(nil)
 	_ webhook.StatsReader       = (*Store)(nil)
 	_ webhook.TenantSecretStore = (*Store)(nil)
+	_ webhook.RateLimitStore    = (*Store)(nil)
 )
+
+// KeepsRateLimit implements webhook.RateLimitStore: Endpoint.RateLimit is
+// configuration, kept like the other fields.
+func (s *Store) KeepsRateLimit() {}
 
 // New returns an empty Store with the default Options.
 func New() *Store {

@@ -26,6 +26,7 @@ type apiEndpointJSON struct {
 	MaxAttempts         int               `json:"max_attempts"`
 	Headers             map[string]string `json:"headers"`
 	Active              bool              `json:"active"`
+	RateLimit           *apiRateLimitJSON `json:"rate_limit"`
 	Disabled            bool              `json:"disabled"`
 	DisabledReason      *string           `json:"disabled_reason"`
 	DisabledAt          *string           `json:"disabled_at"`
@@ -79,6 +80,7 @@ func apiEndpoint(ep *webhook.Endpoint) apiEndpointJSON {
 		MaxAttempts:         ep.MaxAttempts,
 		Headers:             map[string]string{},
 		Active:              !ep.Inactive,
+		RateLimit:           apiRateLimit(ep.RateLimit),
 		Disabled:            ep.Disabled,
 		DisabledReason:      apiString(ep.DisabledReason),
 		DisabledAt:          apiTime(ep.DisabledAt),
@@ -197,6 +199,22 @@ func apiString(s string) *string {
 	return &s
 }
 
+// apiRateLimitJSON is an endpoint's own rate limit (Endpoint.RateLimit),
+// which the application sets: the API shows it and keeps it on a PUT.
+type apiRateLimitJSON struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
+}
+
+// apiRateLimit is r as the API shows it: nil when the endpoint has none
+// of its own.
+func apiRateLimit(r webhook.RateLimit) *apiRateLimitJSON {
+	if r.IsZero() {
+		return nil
+	}
+	return &apiRateLimitJSON{PerSecond: r.PerSecond, Burst: max(r.Burst, 1)}
+}
+
 // apiEndpointInput is the body of POST /api/endpoints and PUT
 // /api/endpoints/{id}.
 type apiEndpointInput struct {
@@ -230,6 +248,9 @@ func (in *apiEndpointInput) params(tenant string, cur *webhook.Endpoint) webhook
 	}
 	if cur != nil && in.Active == nil {
 		p.Inactive = cur.Inactive
+	}
+	if cur != nil {
+		p.RateLimit = cur.RateLimit // the application's setting, not the customer's
 	}
 	if cur != nil && in.URL == cur.RedactedURL() {
 		p.URL = cur.URL

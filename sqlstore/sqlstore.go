@@ -140,7 +140,13 @@ var (
 	_ webhook.Maintainer        = (*Store)(nil)
 	_ webhook.StatsReader       = (*Store)(nil)
 	_ webhook.TenantSecretStore = (*Store)(nil)
+	_ webhook.RateLimitStore    = (*Store)(nil)
 )
+
+// KeepsRateLimit implements webhook.RateLimitStore: Endpoint.RateLimit is
+// kept in the endpoints table (rate_per_second, rate_burst; schema
+// version 6).
+func (s *Store) KeepsRateLimit() {}
 
 var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 

@@ -162,6 +162,9 @@ const (
 	// InTxMatchEnqueuer: EnqueueMatchingInTx in the application's
 	// transaction. The Suite needs BeginAppTx or BeginTx.
 	InTxMatchEnqueuer
+	// RateLimits: webhook.RateLimitStore keeps Endpoint.RateLimit as
+	// configuration.
+	RateLimits
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -314,6 +317,7 @@ func (s Suite) abilities() []ability {
 		{InTxManyEnqueuer, "InTxManyEnqueuer", s.InTxManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxManyEnqueuer); return ok && canAppTx }},
 		{MatchEnqueuer, "MatchEnqueuer", s.MatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.MatchEnqueuer); return ok }},
 		{InTxMatchEnqueuer, "InTxMatchEnqueuer", s.InTxMatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxMatchEnqueuer); return ok && canAppTx }},
+		{RateLimits, "RateLimits", s.RateLimits, func(st webhook.Store) bool { _, ok := st.(webhook.RateLimitStore); return ok }},
 	}
 }
 
