@@ -181,6 +181,9 @@ func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
 	// Microseconds: what every SQL store keeps, so the time read back is
 	// the time in the body.
 	ev.CreatedAt = ev.CreatedAt.UTC().Truncate(time.Microsecond)
+	if !ev.DeliverAt.IsZero() && (ev.DeliverAt.Before(minEventTime) || !ev.DeliverAt.Before(maxTime)) {
+		return nil, invalid("DeliverAt", "%s is out of range: use a time from 1970-01-01 to before 2262-01-01 UTC, or zero for at once", ev.DeliverAt.UTC().Format(time.RFC3339))
+	}
 	body, err := d.cfg.Envelope(*ev)
 	if err != nil {
 		return nil, invalid("Data", "the envelope does not marshal: %v", err)
@@ -188,7 +191,7 @@ func (d *Dispatcher) prepare(ev *Event) (*StoredEvent, error) {
 	if len(body) > d.cfg.MaxPayloadBytes {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxPayloadBytes)", ErrPayloadTooLarge, len(body), d.cfg.MaxPayloadBytes)
 	}
-	return &StoredEvent{ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, CreatedAt: ev.CreatedAt, Body: body}, nil
+	return &StoredEvent{ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, CreatedAt: ev.CreatedAt, Body: body, DeliverAt: ev.DeliverAt}, nil
 }
 
 func validEventID(id string) bool {

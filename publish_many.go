@@ -152,7 +152,7 @@ func (d *Dispatcher) prepareBatch(ctx context.Context, events []Event) (*batch, 
 				TenantID:      se.TenantID,
 				EndpointID:    ep.ID,
 				State:         StatePending,
-				NextAttemptAt: now,
+				NextAttemptAt: se.DueAt(now),
 				CreatedAt:     now,
 				UpdatedAt:     now,
 			})

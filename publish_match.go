@@ -68,7 +68,7 @@ func (d *Dispatcher) fanOut(ctx context.Context, ev *StoredEvent, enqueue enqueu
 			TenantID:      ev.TenantID,
 			EndpointID:    ep.ID,
 			State:         StatePending,
-			NextAttemptAt: now,
+			NextAttemptAt: ev.DueAt(now),
 			CreatedAt:     now,
 			UpdatedAt:     now,
 		})

@@ -361,8 +361,9 @@ type InTxManyEnqueuer interface {
 // Inactive and whose Events match ev.Type (MatchEvent), and returns how
 // many deliveries it wrote.
 // Each delivery has a new random ID (a UUID string), ev's ID, Type and
-// TenantID, no attempts, and NextAttemptAt, CreatedAt and UpdatedAt set to
-// now: exactly what Publish would have passed to Enqueue. If an event with
+// TenantID, no attempts, NextAttemptAt set to ev.DueAt(now) (now, or
+// ev.DeliverAt if later), and CreatedAt and UpdatedAt set to now: exactly
+// what Publish would have passed to Enqueue. If an event with
 // the same ID exists it writes nothing and returns ErrDuplicateEvent, as
 // Enqueue does. If the Store cannot do it in its present configuration
 // (an older database, another dialect) it returns an error matching

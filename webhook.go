@@ -28,6 +28,14 @@ type Event struct {
 	// lie from 1970-01-01 (the Unix epoch) to before 2262-01-01 UTC, the
 	// times every Store can hold; it is kept to the microsecond.
 	CreatedAt time.Time
+	// DeliverAt, when set, publishes now and delivers later: the event's
+	// deliveries are first due at DeliverAt (Delivery.NextAttemptAt), and
+	// nothing is sent before it. A time not after the publish time means at
+	// once, like zero. Like CreatedAt it must lie from 1970-01-01 to before
+	// 2262-01-01 UTC. The endpoints are picked at publish time, as always:
+	// an endpoint created before DeliverAt gets nothing of it, and one
+	// disabled meanwhile gets nothing either.
+	DeliverAt time.Time
 	// Data is marshalled to JSON inside the envelope.
 	Data any
 }
@@ -227,6 +235,19 @@ type StoredEvent struct {
 	// traceparent, say); nil when nothing was. Stores keep it with the
 	// event and hand it to every attempt in Claim.Metadata.
 	Metadata map[string]string
+	// DeliverAt is Event.DeliverAt: a Store that makes the deliveries
+	// itself (MatchEnqueuer) makes them first due at the later of it and
+	// the time it is given (DueAt does the sum). Zero means at once.
+	DeliverAt time.Time
+}
+
+// DueAt is when the deliveries of ev published at now are first due: the
+// later of now and ev.DeliverAt.
+func (ev *StoredEvent) DueAt(now time.Time) time.Time {
+	if ev.DeliverAt.After(now) {
+		return ev.DeliverAt
+	}
+	return now
 }
 
 // Delivery is one event on its way to one endpoint.

@@ -54,7 +54,7 @@ func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error)
 			TenantID:      ev.TenantID,
 			EndpointID:    er.ep.ID,
 			State:         webhook.StatePending,
-			NextAttemptAt: now,
+			NextAttemptAt: ev.DueAt(now),
 			CreatedAt:     now,
 			UpdatedAt:     now,
 		}

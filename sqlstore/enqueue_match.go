@@ -173,7 +173,11 @@ func (s *Store) matchArgs(evs []*webhook.StoredEvent, now time.Time) ([]any, err
 		args = append(args, ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md)
 	}
 	at := clampNanos(now)
-	return append(args, string(webhook.StatePending), at, at, at, at, s.channel), nil
+	due := at
+	if len(evs) == 1 {
+		due = clampNanos(evs[0].DueAt(now))
+	}
+	return append(args, string(webhook.StatePending), due, due, at, at, s.channel), nil
 }
 
 // matchQuery is the statement of n events (EnqueueMatching sends one), in

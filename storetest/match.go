@@ -176,6 +176,29 @@ func testMatch(t *testing.T, newStore newStoreFunc, begin func(f *fixture) match
 		}
 	})
 
+	t.Run("an event with DeliverAt is first due then", func(t *testing.T) {
+		f := setup(t, newStore)
+		f.createEndpoint(func(ep *webhook.Endpoint) { ep.Events = nil })
+		ev := f.newEvent(base)
+		ev.DeliverAt = at(time.Hour)
+		m := begin(f)
+		n, err := m.enqueue(ev, base)
+		if err != nil {
+			_ = m.end(false)
+		}
+		skipUnsupported(t, err)
+		require.NoError(t, err)
+		require.NoError(t, m.end(true))
+		require.Equal(t, 1, n)
+		ds, _, err := f.s.ListDeliveries(f.ctx, webhook.DeliveryFilter{EventID: ev.ID, Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		assertTime(t, ev.DeliverAt, ds[0].NextAttemptAt, "NextAttemptAt is DeliverAt")
+		assertTime(t, base, ds[0].CreatedAt, "CreatedAt is the publish time")
+		assert.Empty(t, f.claim(at(time.Hour-time.Second), 10), "not due before DeliverAt")
+		assert.Len(t, f.claim(at(time.Hour), 10), 1, "due at DeliverAt")
+	})
+
 	t.Run("an event no endpoint gets is stored with no delivery", func(t *testing.T) {
 		f := setup(t, newStore)
 		f.createEndpoint(func(ep *webhook.Endpoint) { ep.Events = []string{"user.*"} })
