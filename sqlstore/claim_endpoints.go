@@ -15,9 +15,9 @@ import (
 
 // claimEndpoints reads the endpoints ids and the secrets that sign their
 // deliveries at now (newest first; none for an unsigned endpoint, its
-// tenant's for a TenantSecret endpoint), in three statements however many
-// endpoints there are: the endpoints, their own secrets, their tenants'
-// secrets. An endpoint whose row does not decode or one of whose secrets
+// tenant's for a TenantSecret endpoint), in two statements however many
+// endpoints there are: the endpoints with their own secrets, and their
+// tenants' secrets when any is signed by its tenant's. An endpoint whose row does not decode or one of whose secrets
 // does not decrypt is in unreadable with why (a *corruptEndpointError or
 // an *unreadableSecretError), not in eps: that fault is one endpoint's,
 // and must not fail the claim of the others. An endpoint that is gone is
@@ -26,8 +26,24 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 	eps = make(map[string]*webhook.Endpoint, len(ids))
 	secrets = make(map[string][]webhook.Secret, len(ids))
 	unreadable = map[string]error{}
-	if err := s.queryIn(ctx, tx, `SELECT `+endpointColumns+` FROM {p}endpoints WHERE id IN (%s)`, ids, func(r *sql.Rows) error {
-		ep, err := scanEndpoint(r)
+	fail := func(endpoint string, err error) {
+		unreadable[endpoint] = &unreadableSecretError{err}
+		delete(eps, endpoint)
+		delete(secrets, endpoint)
+	}
+	nowNanos := clampNanos(now)
+	// The endpoints with their own active secrets, newest first: a row per
+	// secret, or one with NULLs for an endpoint without (unsigned, signed
+	// by its tenant's, or with none active).
+	if err := s.queryInArgs(ctx, tx, `SELECT `+endpointColumnsE+`, sec.key_id, sec.value, sec.created_at, sec.expires_at
+		FROM {p}endpoints e LEFT JOIN {p}secrets sec ON sec.endpoint_id = e.id AND e.signing = ''
+			AND (sec.expires_at IS NULL OR sec.expires_at > ?)
+		WHERE e.id IN (%s) ORDER BY e.id, sec.seq DESC`, []any{nowNanos}, ids, func(r *sql.Rows) error {
+		var (
+			keyID, stored    sql.NullString
+			created, expires sql.NullInt64
+		)
+		ep, err := scanEndpoint(r, &keyID, &stored, &created, &expires)
 		var bad *corruptEndpointError
 		if errors.As(err, &bad) {
 			unreadable[bad.id] = bad
@@ -36,12 +52,26 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 		if err != nil {
 			return err
 		}
-		eps[ep.ID] = ep
+		if unreadable[ep.ID] != nil {
+			return nil
+		}
+		if eps[ep.ID] == nil {
+			eps[ep.ID] = ep
+		}
+		if !stored.Valid {
+			return nil
+		}
+		plain, err := s.keys.open(ep.ID, stored.String, keyID.String)
+		if err != nil {
+			fail(ep.ID, err)
+			return nil
+		}
+		secrets[ep.ID] = append(secrets[ep.ID], webhook.Secret{Value: plain, CreatedAt: time.Unix(0, created.Int64).UTC(), ExpiresAt: fromNanos(expires)})
 		return nil
 	}); err != nil {
 		return nil, nil, nil, err
 	}
-	var own, tenants []string
+	var tenants []string
 	byTenant := map[string][]string{}
 	for _, id := range ids {
 		ep := eps[id]
@@ -56,34 +86,6 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 				tenants = append(tenants, ep.TenantID)
 			}
 			byTenant[ep.TenantID] = append(byTenant[ep.TenantID], id)
-		default:
-			own = append(own, id)
-		}
-	}
-	fail := func(endpoint string, err error) {
-		unreadable[endpoint] = &unreadableSecretError{err}
-		delete(eps, endpoint)
-		delete(secrets, endpoint)
-	}
-	nowNanos := clampNanos(now)
-	if len(own) > 0 {
-		if err := s.queryIn(ctx, tx, `SELECT endpoint_id, key_id, value, created_at, expires_at FROM {p}secrets
-			WHERE endpoint_id IN (%s) AND (expires_at IS NULL OR expires_at > ?) ORDER BY endpoint_id, seq DESC`, own, func(r *sql.Rows) error {
-			owner, sec, stored, keyID, err := scanSecretRow(r)
-			if err != nil {
-				return err
-			}
-			if unreadable[owner] != nil {
-				return nil
-			}
-			if sec.Value, err = s.keys.open(owner, stored, keyID); err != nil {
-				fail(owner, err)
-				return nil
-			}
-			secrets[owner] = append(secrets[owner], sec)
-			return nil
-		}, nowNanos); err != nil {
-			return nil, nil, nil, err
 		}
 	}
 	if len(tenants) > 0 {

@@ -338,10 +338,17 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 // of batchChunk, calling each for every row. The ids are bound first, then
 // after: a query's placeholders after the IN list.
 func (s *Store) queryIn(ctx context.Context, tx querier, query string, ids []string, each func(*sql.Rows) error, after ...any) error {
+	return s.queryInArgs(ctx, tx, query, nil, ids, each, after...)
+}
+
+// queryInArgs is queryIn with before bound ahead of the ids: a query's
+// placeholders before the IN list.
+func (s *Store) queryInArgs(ctx context.Context, tx querier, query string, before []any, ids []string, each func(*sql.Rows) error, after ...any) error {
 	for len(ids) > 0 {
 		n := min(len(ids), batchChunk)
-		text, args := s.liteIn(query, ids[:n])
-		args = append(args, after...)
+		text, in := s.liteIn(query, ids[:n])
+		args := make([]any, 0, len(before)+len(in)+len(after))
+		args = append(append(append(args, before...), in...), after...)
 		rows, err := tx.QueryContext(ctx, s.q(text), args...)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	webhook "github.com/outhook/webhook"
@@ -17,6 +18,9 @@ const endpointColumns = `id, tenant_id, name, url, events, method, content_type,
 	disabled, disabled_reason, disabled_at, consecutive_failures, last_success_at, last_failure_at,
 	last_failure_reason, created_at, updated_at, signing, inactive,
 	rate_per_second, rate_burst`
+
+// endpointColumnsE is endpointColumns of the endpoints table aliased e.
+var endpointColumnsE = "e." + strings.Join(strings.Fields(strings.ReplaceAll(endpointColumns, ",", " ")), ", e.")
 
 // Values of the endpoints.signing column.
 const (
