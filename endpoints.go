@@ -25,6 +25,9 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 	if err != nil {
 		return nil, "", err
 	}
+	if err := d.checkOrdered(ep); err != nil {
+		return nil, "", err
+	}
 	now := d.cfg.Clock()
 	secret := p.Secret
 	switch {
@@ -55,6 +58,18 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 		return nil, "", fmt.Errorf("webhook: create endpoint: %w", err)
 	}
 	return ep.Clone(), secret, nil
+}
+
+// checkOrdered refuses an Ordered endpoint when the Store cannot keep
+// the order (see OrderedStore).
+func (d *Dispatcher) checkOrdered(ep *Endpoint) error {
+	if !ep.Ordered {
+		return nil
+	}
+	if os, ok := d.store.(OrderedStore); ok && os.OrdersDeliveries() {
+		return nil
+	}
+	return fmt.Errorf("%w: an Ordered endpoint needs a Store that implements OrderedStore (memstore, sqlstore)", ErrNotSupported)
 }
 
 // checkSecret rejects custom secrets the signer cannot use, and ones too
@@ -130,13 +145,16 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	if err != nil {
 		return nil, err
 	}
+	if err := d.checkOrdered(next); err != nil {
+		return nil, err
+	}
 	next.ID = cur.ID
 	next.CreatedAt = cur.CreatedAt
 	next.UpdatedAt = d.cfg.Clock()
 	if err := d.store.UpdateEndpoint(ctx, next); err != nil {
 		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
 	}
-	if cur.Inactive && !next.Inactive {
+	if (cur.Inactive && !next.Inactive) || (cur.Ordered && !next.Ordered) {
 		d.wake() // its waiting deliveries are due again
 	}
 	return d.store.GetEndpoint(ctx, id)

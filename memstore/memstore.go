@@ -133,7 +133,12 @@ var (
 	_ webhook.Maintainer        = (*Store)(nil)
 	_ webhook.StatsReader       = (*Store)(nil)
 	_ webhook.TenantSecretStore = (*Store)(nil)
+	_ webhook.OrderedStore      = (*Store)(nil)
 )
+
+// OrdersDeliveries implements webhook.OrderedStore: Claim honours
+// Endpoint.Ordered.
+func (s *Store) OrdersDeliveries() bool { return true }
 
 // New returns an empty Store with the default Options.
 func New() *Store {
