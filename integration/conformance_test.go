@@ -27,7 +27,8 @@ var key = sqlstore.EncryptionKey{ID: "k1", Key: []byte("0123456789abcdef01234567
 
 // allFeatures is every optional ability sqlstore has.
 const allFeatures = storetest.TxEnqueuer | storetest.InTxEnqueuer | storetest.Notifier | storetest.Maintainer |
-	storetest.Stats | storetest.TenantSecrets | storetest.BatchCompleter | storetest.ManyEnqueuer | storetest.InTxManyEnqueuer
+	storetest.Stats | storetest.TenantSecrets | storetest.BatchCompleter | storetest.ManyEnqueuer | storetest.InTxManyEnqueuer |
+	storetest.Ordered
 
 // beginTx begins a transaction on a sqlstore's database.
 func beginTx(ctx context.Context, s webhook.Store) (*sql.Tx, error) {

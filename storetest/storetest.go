@@ -153,6 +153,10 @@ const (
 	// InTxManyEnqueuer: EnqueueManyInTx in the application's transaction.
 	// The Suite needs BeginAppTx or BeginTx.
 	InTxManyEnqueuer
+	// Ordered: webhook.OrderedStore claims an Ordered endpoint's
+	// deliveries one at a time in publish order and sets
+	// Delivery.BlockedBy.
+	Ordered
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -303,6 +307,7 @@ func (s Suite) abilities() []ability {
 		{BatchCompleter, "BatchCompleter", s.BatchCompleter, func(st webhook.Store) bool { _, ok := st.(webhook.BatchCompleter); return ok }},
 		{ManyEnqueuer, "ManyEnqueuer", s.ManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.ManyEnqueuer); return ok }},
 		{InTxManyEnqueuer, "InTxManyEnqueuer", s.InTxManyEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxManyEnqueuer); return ok && canAppTx }},
+		{Ordered, "Ordered", s.Ordered, func(st webhook.Store) bool { o, ok := st.(webhook.OrderedStore); return ok && o.OrdersDeliveries() }},
 	}
 }
 
