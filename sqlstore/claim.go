@@ -164,13 +164,9 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 				return nil, err
 			}
 			for _, id := range ids {
-				for _, c := range ordered {
-					if c.id == id {
-						taken[c.endpoint]++
-					}
-				}
+				taken[id.endpoint]++
+				chosen = append(chosen, id.id)
 			}
-			chosen = append(chosen, ids...)
 		}
 		if len(chosen) > 0 {
 			if err := s.lease(ctx, tx, chosen, token, clampNanos(p.Now.Add(p.Lease)), l); err != nil {

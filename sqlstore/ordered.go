@@ -48,12 +48,15 @@ func (s *Store) headOrder() string {
 	return `d.rowid`
 }
 
-// pickOrdered returns the candidates Claim may lease, at most room of
-// them in the order given, and records each as its endpoint's
-// ordered_lease. A candidate may go when it is its endpoint's earliest
-// pending delivery and the endpoint's ordered_lease is not pending under
-// a lease that lasts past now.
-func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand, now int64, room int) ([]string, error) {
+// pickOrdered returns, for the endpoints of cands in their order and at
+// most room of them, the delivery Claim may lease, and records each as
+// its endpoint's ordered_lease: the endpoint's earliest pending delivery
+// in publish order (which need not be the candidate, the endpoint's first
+// due one) when it is due and the endpoint's ordered_lease is not pending
+// under a lease that lasts past now. On PostgreSQL the endpoint rows are
+// locked (skipping those another transaction holds) until the claim
+// commits.
+func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand, now int64, room int) ([]orderedCand, error) {
 	if len(cands) == 0 || room <= 0 {
 		return nil, nil
 	}
@@ -61,17 +64,39 @@ func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand
 	for i, c := range cands {
 		eps[i] = c.endpoint
 	}
+	if s.dialect == Postgres {
+		// First lock the endpoint rows, skipping those another Claim (or a
+		// completion) holds; the next statement's snapshot then sees what
+		// every earlier holder committed, its lease included.
+		var locked []string
+		if err := s.queryIn(ctx, tx, `SELECT id FROM {p}endpoints WHERE id IN (%s) AND ordered = 1 FOR NO KEY UPDATE SKIP LOCKED`, eps,
+			func(r *sql.Rows) error {
+				var id string
+				err := r.Scan(&id)
+				locked = append(locked, id)
+				return err
+			}); err != nil {
+			return nil, err
+		}
+		if len(locked) == 0 {
+			return nil, nil
+		}
+		eps = locked
+	}
 	in, list := s.inList(eps)
 	lock := ""
 	if s.dialect == Postgres {
-		lock = ` FOR NO KEY UPDATE OF e SKIP LOCKED`
+		// The head may be a row the scan did not lock: lock it now, and
+		// leave the endpoint for later if another Claim's scan holds it.
+		lock = ` FOR UPDATE OF h SKIP LOCKED`
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT e.id,
-			(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending'
-				ORDER BY `+s.headOrder()+` LIMIT 1),
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT e.id, h.id, h.due_at,
 			EXISTS (SELECT 1 FROM {p}deliveries m WHERE m.id = e.ordered_lease AND m.state = 'pending'
 				AND m.lease_token IS NOT NULL AND m.due_at > ?)
-		FROM {p}endpoints e WHERE e.id IN (`+in+`) AND e.ordered = 1`+lock), append([]any{now}, list...)...)
+		FROM {p}endpoints e
+		JOIN {p}deliveries h ON h.id = (SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending'
+				ORDER BY `+s.headOrder()+` LIMIT 1)
+		WHERE e.id IN (`+in+`) AND e.ordered = 1`+lock), append([]any{now}, list...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +104,13 @@ func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand
 	for rows.Next() {
 		var ep string
 		var first sql.NullString
+		var due sql.NullInt64
 		var busy bool
-		if err := rows.Scan(&ep, &first, &busy); err != nil {
+		if err := rows.Scan(&ep, &first, &due, &busy); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if !busy && first.Valid {
+		if !busy && first.Valid && due.Int64 <= now {
 			head[ep] = first.String
 		}
 	}
@@ -92,18 +118,19 @@ func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []orderedCand
 	for _, c := range cands {
 		if len(out) == room {
 			break
 		}
-		if head[c.endpoint] != c.id {
-			continue // an earlier delivery, or one in flight, goes first
+		id := head[c.endpoint]
+		if id == "" {
+			continue // the earliest is not due, or another is in flight
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET ordered_lease = ? WHERE id = ?`), c.id, c.endpoint); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET ordered_lease = ? WHERE id = ?`), id, c.endpoint); err != nil {
 			return nil, err
 		}
-		out = append(out, c.id)
+		out = append(out, orderedCand{id: id, endpoint: c.endpoint})
 	}
 	return out, nil
 }
