@@ -103,6 +103,15 @@ func (d *Dispatcher) flushLoop(bc BatchCompleter) {
 		c.queue = append(c.queue[:0], c.queue[n:]...)
 		c.mu.Unlock()
 		results := d.flush(bc, batch)
+		// Ordered delivery: the next delivery of an Ordered endpoint is
+		// claimable only once this one is recorded, which the wake-up the
+		// attempt gave when it handed it over came too early for.
+		for _, r := range results {
+			if r.Endpoint != nil && r.Endpoint.Ordered {
+				d.wake()
+				break
+			}
+		}
 		for range batch {
 			<-c.room
 		}

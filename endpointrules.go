@@ -62,6 +62,7 @@ func (r endpointRules) normalize(p EndpointParams) (*Endpoint, error) {
 		TenantSecret: p.TenantSecret,
 		Unsigned:     p.Unsigned,
 		Inactive:     p.Inactive,
+		Ordered:      p.Ordered,
 	}
 	switch ep.Method {
 	case "":

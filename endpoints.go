@@ -25,6 +25,9 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 	if err != nil {
 		return nil, "", err
 	}
+	if err := d.checkOrdered(ep); err != nil {
+		return nil, "", err
+	}
 	now := d.cfg.Clock()
 	secret := p.Secret
 	switch {
@@ -58,6 +61,18 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, p EndpointParams) (*End
 		return nil, "", fmt.Errorf("webhook: create endpoint: %w", err)
 	}
 	return ep.Clone(), secret, nil
+}
+
+// checkOrdered refuses an Ordered endpoint when the Store cannot keep
+// the order (see OrderedStore).
+func (d *Dispatcher) checkOrdered(ep *Endpoint) error {
+	if !ep.Ordered {
+		return nil
+	}
+	if os, ok := d.store.(OrderedStore); ok && os.OrdersDeliveries() {
+		return nil
+	}
+	return fmt.Errorf("%w: an Ordered endpoint needs a Store that implements OrderedStore (memstore, sqlstore)", ErrNotSupported)
 }
 
 // checkSecret rejects custom secrets the signer cannot use, and ones too
@@ -136,6 +151,9 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	if err := d.checkRateLimitStore(next); err != nil {
 		return nil, err
 	}
+	if err := d.checkOrdered(next); err != nil {
+		return nil, err
+	}
 	next.ID = cur.ID
 	next.CreatedAt = cur.CreatedAt
 	next.UpdatedAt = d.cfg.Clock()
@@ -143,7 +161,7 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
 	}
 	d.dropReady(id) // claimed ahead with the old settings
-	if cur.Inactive && !next.Inactive {
+	if (cur.Inactive && !next.Inactive) || (cur.Ordered && !next.Ordered) {
 		d.wake() // its waiting deliveries are due again
 	}
 	return d.store.GetEndpoint(ctx, id)

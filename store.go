@@ -31,7 +31,7 @@ type Store interface {
 	ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error)
 	// UpdateEndpoint replaces the configuration fields of an existing
 	// endpoint (Name, URL, Events, Method, ContentType, MaxAttempts,
-	// Headers, Inactive, UpdatedAt). TenantID, TenantSecret, Unsigned,
+	// Headers, Inactive, Ordered, UpdatedAt). TenantID, TenantSecret, Unsigned,
 	// counters, state and secrets stay as they are. When it makes an
 	// Inactive endpoint active, the endpoint's pending deliveries are
 	// claimable again at their own due times. ErrNotFound if it does not
@@ -74,7 +74,9 @@ type Store interface {
 	// per-endpoint cap. Deliveries of a disabled or deleted endpoint are
 	// never returned: Claim ends them as failed with ReasonEndpointDisabled.
 	// Deliveries of an Inactive endpoint are never returned either, but stay
-	// pending, and must not hold back other endpoints' deliveries.
+	// pending, and must not hold back other endpoints' deliveries. A
+	// Store that implements OrderedStore also honours Endpoint.Ordered
+	// here (see OrderedStore).
 	Claim(ctx context.Context, p ClaimParams) ([]*Claim, error)
 	// Complete records the attempt of a claimed delivery and applies its
 	// outcome, all in one atomic step with the endpoint's counters:
@@ -393,4 +395,30 @@ type MatchEnqueuer interface {
 type InTxMatchEnqueuer interface {
 	// EnqueueMatchingInTx is EnqueueMatching inside tx.
 	EnqueueMatchingInTx(ctx context.Context, tx Tx, ev *StoredEvent, now time.Time) (deliveries int, err error)
+}
+
+// OrderedStore is an optional Store ability, found by type assertion:
+// ordered delivery per endpoint (Endpoint.Ordered). Without it,
+// CreateEndpoint and UpdateEndpoint refuse Ordered with ErrNotSupported.
+//
+// A Store that has it keeps Endpoint.Ordered as configuration
+// (CreateEndpoint, UpdateEndpoint) and, for an Ordered endpoint, Claim
+// returns a delivery only when it is the endpoint's earliest pending
+// delivery in publish order and no other delivery of the endpoint is
+// leased (a lease that has not expired), across every process that
+// shares the Store. Publish order is the order in which the deliveries
+// were stored (Enqueue): a sequence the Store assigns, not CreatedAt,
+// which clocks may tie or skew. A requeued delivery (Requeue) keeps its
+// place. So at most one delivery of an Ordered endpoint is in flight at a
+// time, and a head that waits for its retry (or has failed and is due
+// later) holds back the rest until it ends. Deliveries of endpoints that
+// are not Ordered are claimed exactly as before, and an Ordered endpoint
+// never holds back another endpoint's deliveries.
+//
+// GetDelivery and ListDeliveries set Delivery.BlockedBy on a pending
+// delivery of an Ordered endpoint that waits for another (see there).
+type OrderedStore interface {
+	Store
+	// OrdersDeliveries reports true: the Store honours Endpoint.Ordered.
+	OrdersDeliveries() bool
 }

@@ -87,6 +87,18 @@ type EndpointParams struct {
 	// UpdateEndpoint sets it like every other field; see also
 	// Dispatcher.SetEndpointActive.
 	Inactive bool
+
+	// Ordered (issue 11, ordered delivery) sends the endpoint's deliveries
+	// one at a time in publish order: a delivery goes only when every
+	// delivery published to the endpoint before it has ended (succeeded,
+	// or failed for good: retries exhausted, 410 Gone, or ended by a
+	// disable). A failing head therefore holds back the deliveries behind
+	// it until it ends. Settable at creation and by UpdateEndpoint;
+	// switching it on with deliveries pending orders them from then on in
+	// publish order (deliveries already in flight finish as they go).
+	// Needs a Store that implements OrderedStore (else ErrNotSupported).
+	Ordered bool
+
 	// Method is POST, PUT or PATCH, in any case. Empty: POST. Methods
 	// without a body's meaning (GET, DELETE) are refused: servers and
 	// proxies may drop or reject their bodies.
@@ -141,6 +153,9 @@ type Endpoint struct {
 	// RateLimit is the endpoint's own rate limit (see
 	// EndpointParams.RateLimit); zero: Config.RateLimit applies.
 	RateLimit RateLimit
+	// Ordered: deliveries go one at a time in publish order (see
+	// EndpointParams.Ordered).
+	Ordered bool
 
 	// Disabled endpoints receive nothing: events published meanwhile create
 	// no deliveries for them. DisabledReason and DisabledAt say why and
@@ -268,6 +283,14 @@ type Delivery struct {
 	LastError string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// BlockedBy is set by GetDelivery and ListDeliveries (of a Store that
+	// implements OrderedStore) on a pending delivery of an Ordered
+	// endpoint that waits for an earlier delivery of that endpoint to end:
+	// the ID of the delivery it waits for (the one in flight, or else the
+	// endpoint's oldest pending delivery). Empty otherwise. It is computed
+	// when read, not stored.
+	BlockedBy string
 }
 
 // Attempt is one HTTP request of a delivery, as logged.

@@ -29,7 +29,8 @@ var key = sqlstore.EncryptionKey{ID: "k1", Key: []byte("0123456789abcdef01234567
 const allFeatures = storetest.TxEnqueuer | storetest.InTxEnqueuer | storetest.Notifier | storetest.Maintainer |
 	storetest.Stats | storetest.TenantSecrets | storetest.BatchCompleter | storetest.ManyEnqueuer | storetest.InTxManyEnqueuer |
 	storetest.MatchEnqueuer | storetest.InTxMatchEnqueuer |
-	storetest.RateLimits
+	storetest.RateLimits |
+	storetest.Ordered
 
 // beginTx begins a transaction on a sqlstore's database.
 func beginTx(ctx context.Context, s webhook.Store) (*sql.Tx, error) {

@@ -49,12 +49,53 @@ func TestKill(t *testing.T) {
 				db, path = openSQLite(t, sqliteDriver)
 				dsn = sqliteDSN(path)
 			}
-			runKill(t, b, db, dsn)
+			runKill(t, b, db, dsn, false)
 		})
 	}
 }
 
-func runKill(t *testing.T, b backend, db *sql.DB, dsn string) {
+// TestKillOrdered is TestKill with Ordered endpoints (ordered delivery).
+// Besides no loss it checks that no endpoint saw its events out of
+// publish order. Publish order is the events' numbers: each child
+// publishes them one after another, in increasing numbers, and each round
+// uses higher numbers than the one before. Delivery is at least once, so
+// an event may arrive more than once: a child killed after the receiver
+// answered but before the attempt was recorded leaves it to be sent
+// again. "No reordering" is therefore: the numbers of the events an
+// endpoint receives, in the order it answers them, never decrease. A
+// repeat is allowed only of the latest event received, and every event
+// arrives (first) after every event published before it.
+func TestKillOrdered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			var dsn string
+			var db *sql.DB
+			if b.dialect == sqlstore.Postgres {
+				dsn = pgSchema(t)
+				db = openPGURL(t, dsn)
+			} else {
+				var path string
+				db, path = openSQLite(t, sqliteDriver)
+				dsn = sqliteDSN(path)
+			}
+			runKill(t, b, db, dsn, true)
+		})
+	}
+}
+
+// eventNumber is n of "evt-n".
+func eventNumber(t *testing.T, id string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "evt-"))
+	if err != nil {
+		t.Fatalf("unexpected webhook-id %q", id)
+	}
+	return n
+}
+
+func runKill(t *testing.T, b backend, db *sql.DB, dsn string, ordered bool) {
 	ctx := context.Background()
 	s := newStore(t, db, b.dialect, nil)
 	if _, err := db.Exec(`CREATE TABLE kill_orders (id TEXT PRIMARY KEY)`); err != nil {
@@ -68,7 +109,7 @@ func runKill(t *testing.T, b backend, db *sql.DB, dsn string) {
 	for i := 0; i < 3; i++ {
 		r := newReceiver(t, 5*time.Millisecond)
 		rcvs = append(rcvs, r)
-		if _, _, err := admin.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: r.URL}); err != nil {
+		if _, _, err := admin.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: r.URL, Ordered: ordered}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,6 +198,26 @@ func runKill(t *testing.T, b backend, db *sql.DB, dsn string) {
 	}
 	if m > 0 {
 		t.Fatalf("%d (event, endpoint) pairs never delivered after restart", m)
+	}
+	if !ordered {
+		return
+	}
+	for i, r := range rcvs {
+		r.mu.Lock()
+		arrivals := append([]string(nil), r.arrivals...)
+		r.mu.Unlock()
+		last, repeats := -1, 0
+		for j, id := range arrivals {
+			n := eventNumber(t, id)
+			switch {
+			case n < last:
+				t.Fatalf("endpoint %d: evt-%d arrived (arrival %d) after evt-%d: out of publish order", i, n, j, last)
+			case n == last:
+				repeats++ // at least once: the latest again, after a kill
+			}
+			last = n
+		}
+		t.Logf("endpoint %d: %d arrivals in publish order, %d repeats of the latest", i, len(arrivals), repeats)
 	}
 }
 

@@ -21,12 +21,15 @@ import (
 // receiver is a webhook endpoint on loopback that records what arrives.
 type receiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	got    map[string]int // webhook-id -> deliveries received
-	status atomic.Int32   // what it answers; 200 unless set
-	delay  time.Duration
-	active atomic.Int32 // requests being served now
-	peak   atomic.Int32
+	mu  sync.Mutex
+	got map[string]int // webhook-id -> deliveries received
+	// arrivals are the webhook-ids received, in the order their requests
+	// were answered.
+	arrivals []string
+	status   atomic.Int32 // what it answers; 200 unless set
+	delay    time.Duration
+	active   atomic.Int32 // requests being served now
+	peak     atomic.Int32
 }
 
 // newReceiver starts a receiver that waits delay before answering.
@@ -48,6 +51,7 @@ func newReceiver(t testing.TB, delay time.Duration) *receiver {
 		}
 		r.mu.Lock()
 		r.got[req.Header.Get("webhook-id")]++
+		r.arrivals = append(r.arrivals, req.Header.Get("webhook-id"))
 		r.mu.Unlock()
 		w.WriteHeader(int(r.status.Load()))
 	}))

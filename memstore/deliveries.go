@@ -144,12 +144,12 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 			continue
 		}
 		heap.Pop(&er.pending)
-		s.fixReady(er)
 		st.taken++
 		dr.token = uid.New()
 		dr.leaseUntil = p.Now.Add(p.Lease)
 		heap.Push(&s.leased, dr)
 		er.leased[dr.d.ID] = dr
+		s.fixReady(er) // after leased changed: an Ordered endpoint leaves
 
 		c := newClaim(&dr.d)
 		c.Endpoint, c.Secrets = s.share(st, er, p.Now)
@@ -303,7 +303,32 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, 
 		return nil, notFound("delivery", id)
 	}
 	d := dr.d
+	d.BlockedBy = blockedBy(dr)
 	return &d, nil
+}
+
+// blockedBy returns the ID of the delivery that dr waits for when dr is
+// a pending delivery of an Ordered endpoint that Claim would not hand out
+// before another (Delivery.BlockedBy): a leased one of the endpoint, or
+// else its earliest pending one; "" otherwise.
+func blockedBy(dr *deliveryRec) string {
+	er := dr.ep
+	if er == nil || !er.ep.Ordered || dr.d.State != webhook.StatePending || er.leased[dr.d.ID] != nil {
+		return ""
+	}
+	var first *deliveryRec
+	for _, l := range er.leased {
+		if first == nil || l.seq < first.seq {
+			first = l
+		}
+	}
+	if first == nil {
+		first = er.pending.peek() // ordered by sequence
+	}
+	if first == nil || first == dr {
+		return ""
+	}
+	return first.d.ID
 }
 
 // ListDeliveries returns copies of the deliveries matching f, newest first
@@ -378,6 +403,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 	page := make([]*webhook.Delivery, len(matched))
 	for i, dr := range matched {
 		d := dr.d
+		d.BlockedBy = blockedBy(dr)
 		page[i] = &d
 	}
 	return page, next, nil

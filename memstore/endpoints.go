@@ -47,6 +47,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 		leased:     make(map[string]*deliveryRec),
 		qindex:     -1,
 	}
+	if ep.Ordered {
+		er.pending.order = bySeq
+	}
 	s.endpoints[ep.ID] = er
 	tenant[ep.ID] = er
 	s.trackExpiry(er)
@@ -89,7 +92,7 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*webhook.
 
 // UpdateEndpoint replaces the configuration fields of an existing endpoint
 // (Name, URL, Events, Method, ContentType, MaxAttempts, Headers, Inactive,
-// RateLimit, UpdatedAt). TenantID, TenantSecret, Unsigned, CreatedAt, counters, state
+// RateLimit, Ordered, UpdatedAt). TenantID, TenantSecret, Unsigned, CreatedAt, counters, state
 // and secrets stay as they are. An endpoint made active again has its
 // waiting deliveries claimed in their due order.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error {
@@ -112,6 +115,15 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 	er.ep.Inactive = c.Inactive
 	er.ep.RateLimit = c.RateLimit
 	er.ep.UpdatedAt = c.UpdatedAt
+	if er.ep.Ordered != c.Ordered {
+		// Issue 11, ordered delivery: re-sort what waits.
+		er.ep.Ordered = c.Ordered
+		er.pending.order = byDue
+		if c.Ordered {
+			er.pending.order = bySeq
+		}
+		heap.Init(&er.pending)
+	}
 	s.fixReady(er)
 	return nil
 }
@@ -282,10 +294,11 @@ func newestActive(secrets []webhook.Secret, now time.Time) []webhook.Secret {
 // fixReady puts er in, moves it within, or takes it out of the heap of
 // endpoints with unleased pending deliveries after its own heap changed,
 // or after it became active or inactive: an Inactive endpoint's deliveries
-// wait in its own heap, out of Claim's sight.
+// wait in its own heap, out of Claim's sight, and so do an Ordered
+// endpoint's while one of them is leased.
 func (s *Store) fixReady(er *endpointRec) {
 	switch {
-	case len(er.pending.items) == 0 || er.ep.Inactive:
+	case len(er.pending.items) == 0 || er.ep.Inactive || (er.ep.Ordered && len(er.leased) > 0):
 		if er.qindex >= 0 {
 			heap.Remove(&s.ready, er.qindex)
 		}

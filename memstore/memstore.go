@@ -134,11 +134,16 @@ var (
 	_ webhook.StatsReader       = (*Store)(nil)
 	_ webhook.TenantSecretStore = (*Store)(nil)
 	_ webhook.RateLimitStore    = (*Store)(nil)
+	_ webhook.OrderedStore      = (*Store)(nil)
 )
 
 // KeepsRateLimit implements webhook.RateLimitStore: Endpoint.RateLimit is
 // configuration, kept like the other fields.
 func (s *Store) KeepsRateLimit() {}
+
+// OrdersDeliveries implements webhook.OrderedStore: Claim honours
+// Endpoint.Ordered.
+func (s *Store) OrdersDeliveries() bool { return true }
 
 // New returns an empty Store with the default Options.
 func New() *Store {

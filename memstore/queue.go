@@ -31,6 +31,14 @@ import (
 // pending and leased, the ended heap otherwise. Requeue takes a delivery
 // out of the ended heap by its index.
 //
+// An Ordered endpoint (webhook.OrderedStore) orders its own heap by
+// creation sequence instead (publish order), so the head of its heap is
+// its earliest pending delivery, due or not; and it stays out of the heap
+// of heads while it has a leased delivery (fixReady). Claim therefore
+// finds an Ordered endpoint only when its earliest delivery may go, and
+// takes one at most: the head of the heap of heads is then ordered by
+// that one's due time like any other.
+//
 // Events that have no delivery left (never had one, or lost the last one to
 // Prune or DeleteEndpoint) wait in a heap ordered by CreatedAt until Prune
 // deletes them. An event never gains deliveries after Enqueue, so once in
@@ -43,6 +51,7 @@ const (
 	byDue     deliveryOrder = iota // NextAttemptAt: an endpoint's unleased pending deliveries
 	byLease                        // lease expiry: leased deliveries
 	byUpdated                      // UpdatedAt: ended deliveries
+	bySeq                          // creation sequence: an Ordered endpoint's unleased pending deliveries
 )
 
 // deliveryHeap is a heap of deliveries ordered by NextAttemptAt, lease
@@ -62,6 +71,8 @@ func (h *deliveryHeap) Less(i, j int) bool {
 		return earlier(a.leaseUntil, b.leaseUntil, a.seq, b.seq)
 	case byUpdated:
 		return earlier(a.d.UpdatedAt, b.d.UpdatedAt, a.seq, b.seq)
+	case bySeq:
+		return a.seq < b.seq
 	}
 	return lessDue(a, b)
 }

@@ -27,6 +27,7 @@ type apiEndpointJSON struct {
 	Headers             map[string]string `json:"headers"`
 	Active              bool              `json:"active"`
 	RateLimit           *apiRateLimitJSON `json:"rate_limit"`
+	Ordered             bool              `json:"ordered"`
 	Disabled            bool              `json:"disabled"`
 	DisabledReason      *string           `json:"disabled_reason"`
 	DisabledAt          *string           `json:"disabled_at"`
@@ -81,6 +82,7 @@ func apiEndpoint(ep *webhook.Endpoint) apiEndpointJSON {
 		Headers:             map[string]string{},
 		Active:              !ep.Inactive,
 		RateLimit:           apiRateLimit(ep.RateLimit),
+		Ordered:             ep.Ordered,
 		Disabled:            ep.Disabled,
 		DisabledReason:      apiString(ep.DisabledReason),
 		DisabledAt:          apiTime(ep.DisabledAt),
@@ -110,9 +112,12 @@ type apiDeliveryJSON struct {
 	State         string  `json:"state"`
 	Attempts      int     `json:"attempts"`
 	NextAttemptAt *string `json:"next_attempt_at"`
-	LastError     *string `json:"last_error"`
-	CreatedAt     *string `json:"created_at"`
-	UpdatedAt     *string `json:"updated_at"`
+	// BlockedBy is Delivery.BlockedBy: the earlier delivery of an ordered
+	// endpoint this one waits for.
+	BlockedBy *string `json:"blocked_by"`
+	LastError *string `json:"last_error"`
+	CreatedAt *string `json:"created_at"`
+	UpdatedAt *string `json:"updated_at"`
 	// Payload is the event exactly as sent (GET /api/deliveries/{id}
 	// only); null once retention has pruned it.
 	Payload *json.RawMessage `json:"payload,omitempty"`
@@ -127,6 +132,7 @@ func apiDelivery(d *webhook.Delivery) apiDeliveryJSON {
 		State:      string(d.State),
 		Attempts:   d.Attempts,
 		LastError:  apiString(d.LastError),
+		BlockedBy:  apiString(d.BlockedBy),
 		CreatedAt:  apiTime(d.CreatedAt),
 		UpdatedAt:  apiTime(d.UpdatedAt),
 	}
@@ -251,6 +257,7 @@ func (in *apiEndpointInput) params(tenant string, cur *webhook.Endpoint) webhook
 	}
 	if cur != nil {
 		p.RateLimit = cur.RateLimit // the application's setting, not the customer's
+		p.Ordered = cur.Ordered     // the application's setting: the portal keeps it
 	}
 	if cur != nil && in.URL == cur.RedactedURL() {
 		p.URL = cur.URL

@@ -97,6 +97,7 @@ func (h *Handler) pageParseForm(r *http.Request, cur *webhook.Endpoint) (webhook
 	p := webhook.EndpointParams{Name: f.Name, URL: f.URL, Method: f.Method, ContentType: f.ContentType, Inactive: !f.Active}
 	if cur != nil {
 		p.RateLimit = cur.RateLimit // the application's setting: the form keeps it
+		p.Ordered = cur.Ordered     // the application's setting: the form keeps it
 		p.Headers = cur.Headers
 		if f.URL == cur.RedactedURL() {
 			p.URL = cur.URL

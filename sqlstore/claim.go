@@ -90,7 +90,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		if p.MaxPerEndpoint > 0 {
 			scan = min(want*2+8, 1000)
 		}
-		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0) FROM {p}deliveries d
+		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0), COALESCE(e.ordered, 0) FROM {p}deliveries d
 			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
 			WHERE d.state = 'pending' AND d.due_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?)`
 		args := []any{now, now}
@@ -107,11 +107,12 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			return nil, err
 		}
 		var chosen, dead, paused []string
+		var ordered []orderedCand
 		seen, skipped := 0, false
 		for rows.Next() {
 			var id, ep string
-			var disabled, inactive int
-			if err := rows.Scan(&id, &ep, &disabled, &inactive); err != nil {
+			var disabled, inactive, isOrdered int
+			if err := rows.Scan(&id, &ep, &disabled, &inactive, &isOrdered); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -125,6 +126,14 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			case len(picked)+len(chosen) >= p.Limit:
 				skipped = true
 			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
+				exclude(ep)
+				skipped = true
+			case isOrdered != 0:
+				// Ordered delivery: at most one per endpoint and Claim, the
+				// first in due order, if pickOrdered finds it may go.
+				if !excludedSet[ep] {
+					ordered = append(ordered, orderedCand{id: id, endpoint: ep})
+				}
 				exclude(ep)
 				skipped = true
 			default:
@@ -149,6 +158,16 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET due_at = ? WHERE id IN (%s)`,
 				[]any{int64(parkedDue)}, paused); err != nil {
 				return nil, err
+			}
+		}
+		if len(ordered) > 0 {
+			ids, err := s.pickOrdered(ctx, tx, ordered, now, p.Limit-len(picked)-len(chosen))
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				taken[id.endpoint]++
+				chosen = append(chosen, id.id)
 			}
 		}
 		if len(chosen) > 0 {

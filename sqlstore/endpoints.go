@@ -17,7 +17,7 @@ import (
 const endpointColumns = `id, tenant_id, name, url, events, method, content_type, max_attempts, headers,
 	disabled, disabled_reason, disabled_at, consecutive_failures, last_success_at, last_failure_at,
 	last_failure_reason, created_at, updated_at, signing, inactive,
-	rate_per_second, rate_burst`
+	rate_per_second, rate_burst, ordered`
 
 // endpointColumnsE is endpointColumns of the endpoints table aliased e.
 var endpointColumnsE = "e." + strings.Join(strings.Fields(strings.ReplaceAll(endpointColumns, ",", " ")), ", e.")
@@ -73,11 +73,12 @@ func scanEndpoint(r scanner, extra ...any) (*webhook.Endpoint, error) {
 		createdAt, updatedAt              int64
 		signing                           string
 		inactive                          int
+		ordered                           int
 	)
 	dest := []any{&ep.ID, &ep.TenantID, &ep.Name, &ep.URL, &events, &ep.Method, &ep.ContentType, &ep.MaxAttempts, &headers,
 		&disabled, &ep.DisabledReason, &disabledAt, &ep.ConsecutiveFailures, &lastSuccess, &lastFail,
 		&ep.LastFailureReason, &createdAt, &updatedAt, &signing, &inactive,
-		&ep.RateLimit.PerSecond, &ep.RateLimit.Burst}
+		&ep.RateLimit.PerSecond, &ep.RateLimit.Burst, &ordered}
 	err := r.Scan(append(dest, extra...)...)
 	if err != nil {
 		return nil, err
@@ -99,6 +100,7 @@ func scanEndpoint(r scanner, extra ...any) (*webhook.Endpoint, error) {
 	ep.Unsigned = signing == signingNone
 	ep.TenantSecret = signing == signingTenant
 	ep.Inactive = inactive != 0
+	ep.Ordered = ordered != 0
 	ep.DisabledAt = fromNanos(disabledAt)
 	ep.LastSuccessAt = fromNanos(lastSuccess)
 	ep.LastFailureAt = fromNanos(lastFail)
@@ -159,12 +161,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 			seqCol, seqVal = "seq, ", "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}endpoints), "
 		}
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}endpoints (`+seqCol+endpointColumns+`)
-			VALUES (`+seqVal+placeholders(22)+`)`),
+			VALUES (`+seqVal+placeholders(23)+`)`),
 			ep.ID, ep.TenantID, ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers,
 			boolInt(ep.Disabled), ep.DisabledReason, nanos(ep.DisabledAt), ep.ConsecutiveFailures,
 			nanos(ep.LastSuccessAt), nanos(ep.LastFailureAt), ep.LastFailureReason, clampNanos(ep.CreatedAt), clampNanos(ep.UpdatedAt),
 			signingOf(ep), boolInt(ep.Inactive),
-			ep.RateLimit.PerSecond, ep.RateLimit.Burst)
+			ep.RateLimit.PerSecond, ep.RateLimit.Burst, boolInt(ep.Ordered))
 		if err != nil {
 			return err
 		}
@@ -260,9 +262,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}endpoints SET name = ?, url = ?, events = ?, method = ?,
 			content_type = ?, max_attempts = ?, headers = ?, inactive = ?, updated_at = ?,
-			rate_per_second = ?, rate_burst = ? WHERE id = ?`),
+			rate_per_second = ?, rate_burst = ?, ordered = ? WHERE id = ?`),
 			ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers, boolInt(ep.Inactive),
-			clampNanos(ep.UpdatedAt), ep.RateLimit.PerSecond, ep.RateLimit.Burst, ep.ID); err != nil {
+			clampNanos(ep.UpdatedAt), ep.RateLimit.PerSecond, ep.RateLimit.Burst, boolInt(ep.Ordered), ep.ID); err != nil {
 			return err
 		}
 		if wasInactive == 0 || ep.Inactive {

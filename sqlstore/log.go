@@ -72,6 +72,9 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: get delivery: %w", err)
 	}
+	if err := s.fillBlockedBy(ctx, s.db, []*webhook.Delivery{d}); err != nil {
+		return nil, fmt.Errorf("sqlstore: get delivery: %w", err)
+	}
 	return d, nil
 }
 
@@ -147,11 +150,15 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlstore: list deliveries: %w", err)
 	}
+	rows.Close()
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
 		next = encodeCursor(clampNanos(last.CreatedAt), last.ID)
+	}
+	if err := s.fillBlockedBy(ctx, s.db, out); err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list deliveries: %w", err)
 	}
 	return out, next, nil
 }

@@ -165,6 +165,10 @@ const (
 	// RateLimits: webhook.RateLimitStore keeps Endpoint.RateLimit as
 	// configuration.
 	RateLimits
+	// Ordered: webhook.OrderedStore claims an Ordered endpoint's
+	// deliveries one at a time in publish order and sets
+	// Delivery.BlockedBy.
+	Ordered
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -318,6 +322,7 @@ func (s Suite) abilities() []ability {
 		{MatchEnqueuer, "MatchEnqueuer", s.MatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.MatchEnqueuer); return ok }},
 		{InTxMatchEnqueuer, "InTxMatchEnqueuer", s.InTxMatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxMatchEnqueuer); return ok && canAppTx }},
 		{RateLimits, "RateLimits", s.RateLimits, func(st webhook.Store) bool { _, ok := st.(webhook.RateLimitStore); return ok }},
+		{Ordered, "Ordered", s.Ordered, func(st webhook.Store) bool { o, ok := st.(webhook.OrderedStore); return ok && o.OrdersDeliveries() }},
 	}
 }
 
