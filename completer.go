@@ -19,19 +19,20 @@ import (
 // spell is flushed at once, alone; the completions that arrive while a
 // batch is being written go together in the next one, so a slow commit
 // makes the batches bigger rather than the queue longer. The queue is
-// bounded: at most Config.Workers completions wait to be recorded, and an
-// attempt that finds it full waits, keeping its place among Workers, until
-// there is room. Memory is therefore bounded by twice Workers attempts,
-// and a database that cannot keep up slows the claims rather than letting
-// the queue grow.
+// bounded: at most 4×Config.Workers completions wait to be recorded or for
+// their hooks, and an attempt that finds it full waits, keeping its place
+// among Workers, until there is room. Memory is therefore bounded, and a
+// database (or a hook) that cannot keep up slows the claims rather than
+// letting the queue grow.
 //
 // Until its completion is written the delivery stays leased (Config.Lease
 // covers the request and the recording, bounded by the record timeout), so
 // no other claim takes it meanwhile, and if the process dies first the
 // delivery is sent again when the lease ends: at least once, as with one
-// Complete per attempt. A batch is cut short by the earliest record
-// deadline of its completions and by Shutdown's context, as one Complete
-// was; Shutdown waits for the queue to be written.
+// Complete per attempt. A batch is cut short by the latest record deadline
+// of its completions (those whose deadline passed while they waited are
+// left out) and by Shutdown's context; Shutdown waits for the queue to be
+// written.
 //
 // A Store without BatchCompleter gets one Complete per attempt, from the
 // attempt's goroutine, which keeps its place until the Complete returns.
@@ -112,14 +113,15 @@ func (d *Dispatcher) flushLoop(bc BatchCompleter) {
 				break
 			}
 		}
-		for range batch {
-			<-c.room
-		}
 		// The hooks run beside the next batch, not before it: a slow
-		// OnAttempt delays no recording.
+		// OnAttempt delays no recording. The batch's places in the queue
+		// are given back once its hooks have run, so a slow hook slows the
+		// attempts (they wait for room) rather than letting hook
+		// goroutines pile up.
 		d.goRun(func() {
 			for i, p := range batch {
 				p.then(p.ctx, results[i])
+				<-c.room
 			}
 		})
 	}
@@ -142,7 +144,11 @@ func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) []Comp
 			results[i].Err = context.DeadlineExceeded
 			continue
 		}
-		if deadline.IsZero() || p.deadline.Before(deadline) {
+		// The batch runs until the latest deadline of its completions: a
+		// completion recorded a little late is harmless (every write is
+		// guarded by its lease token), while cutting the batch at the
+		// earliest would fail all of it for one that waited long.
+		if p.deadline.After(deadline) {
 			deadline = p.deadline
 		}
 		live = append(live, i)

@@ -106,7 +106,7 @@ type Config struct {
 	// default 256 bounds what attempts hold at about 20 MiB. With a Store
 	// that batches completions (BatchCompleter), an attempt leaves its
 	// place when the endpoint has answered and waits to be recorded in a
-	// queue of at most Workers more, each holding its response excerpt
+	// queue of at most 4×Workers, each holding its response excerpt
 	// (ResponseExcerpt, 1 KiB by default). It also sizes the default
 	// Client's keep-alive pool. Defaults to WorkersDefault.
 	Workers int
@@ -202,7 +202,8 @@ type Config struct {
 	// OnEndpointDisabled, if set, is called once when an endpoint is
 	// disabled automatically (failures reached DisableAfter, or 410 Gone),
 	// so the application can tell its customer. Not called for
-	// DisableEndpoint. Like OnAttempt it runs on the worker: keep it fast,
+	// DisableEndpoint. Like OnAttempt it runs on the worker or, after the batch's
+	// OnAttempt calls, on the completer's goroutine: keep it fast,
 	// and hand slow work (an email) to a goroutine or queue of your own.
 	OnEndpointDisabled func(Endpoint)
 

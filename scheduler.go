@@ -244,7 +244,8 @@ func (d *Dispatcher) roomLocked() int {
 // claimBatch claims due deliveries until none are due or there is no room,
 // and starts those that may run.
 //
-// It claims ahead: up to Workers deliveries wait, claimed, for a place,
+// It claims ahead: claimed deliveries wait for a place (up to 2×Workers
+// running and waiting together),
 // and an endpoint at its full allowance may hold twice that (running and
 // waiting; see holdLocked), so an attempt that ends starts the next at
 // once, from its own goroutine, while the next Claim's round trip runs

@@ -432,7 +432,7 @@ func TestCompleteAfterDisableRace(t *testing.T) {
 			if err := sd.s.DisableEndpoint(ctx, sd.ep.ID, "by hand", t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', lease_token = ? WHERE id = ?`),
+			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', claim_token = ? WHERE id = ?`),
 				cs[0].Token, d.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -449,7 +449,7 @@ func TestCompleteAfterDisableRace(t *testing.T) {
 
 			// The same race with a 2xx: the receiver got it, so it is
 			// recorded as a success, and the endpoint stays disabled.
-			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', lease_token = ? WHERE id = ?`),
+			if _, err := sd.db.Exec(rebind(b, `UPDATE outhook_deliveries SET state = 'pending', last_error = '', claim_token = ? WHERE id = ?`),
 				cs[0].Token, d.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -146,7 +146,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			return nil, err
 		}
 		if len(dead) > 0 {
-			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL, updated_at = ?
+			if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = ?, claim_token = NULL, updated_at = ?
 				WHERE id IN (%s)`, []any{webhook.ReasonEndpointDisabled, now}, dead); err != nil {
 				return nil, err
 			}
@@ -195,7 +195,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 // loadClaims reads them afterwards.
 func (s *Store) lease(ctx context.Context, tx querier, ids []string, token string, due int64, l *leased) error {
 	if s.dialect != Postgres {
-		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = ? || id, leased_until = ? WHERE id IN (%s)`,
+		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET claim_token = ? || id, leased_until = ? WHERE id IN (%s)`,
 			[]any{token, due}, ids)
 	}
 	args := make([]any, 0, 2+len(ids))
@@ -203,7 +203,7 @@ func (s *Store) lease(ctx context.Context, tx querier, ids []string, token strin
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET lease_token = ? || id, leased_until = ?
+	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET claim_token = ? || id, leased_until = ?
 		WHERE id IN (`+placeholders(len(ids))+`) RETURNING *)
 		SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM d LEFT JOIN {p}events ev ON ev.id = d.event_id`), args...)
 	if err != nil {
@@ -288,7 +288,7 @@ func (s *Store) loadClaims(ctx context.Context, tx querier, ids []string, token 
 func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *leased, token string, now, retryAt time.Time) ([]*webhook.Claim, error) {
 	byID, bodies, metadata, orphans := l.byID, l.bodies, l.metadata, l.orphans
 	if len(orphans) > 0 {
-		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = 'event not found', lease_token = NULL
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET state = 'failed', last_error = 'event not found', claim_token = NULL
 			WHERE id IN (%s)`, nil, orphans); err != nil {
 			return nil, err
 		}
@@ -298,8 +298,8 @@ func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *l
 	// by hand) or whose secret does not decrypt (a key this instance does
 	// not hold yet during a rolling key rotation, a corrupt row) must not
 	// stop the Claim of every other endpoint's deliveries: its deliveries
-	// are left out and stay leased until the lease ends (their due time
-	// already is now+lease), then come up again.
+	// are left out and stay leased until the lease ends (their
+	// leased_until is already now+lease), then come up again.
 	var epIDs []string
 	seenEp := map[string]bool{}
 	for _, id := range ids {
@@ -350,7 +350,7 @@ func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *l
 		// Drop the lease token (no worker holds these rows) and say why
 		// in last_error, which ListDeliveries shows; leased_until stays at
 		// the lease's end.
-		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET lease_token = NULL, last_error = ? WHERE id IN (%s)`,
+		if err := s.updateIn(ctx, tx, `UPDATE {p}deliveries SET claim_token = NULL, last_error = ? WHERE id IN (%s)`,
 			[]any{clean(lastError+err.Error(), 1024)}, held[ep]); err != nil {
 			return nil, err
 		}

@@ -72,8 +72,8 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 		// committed handed this delivery out after the disable had ended the
 		// endpoint's pending deliveries. End it the way the disable would
 		// have, and count nothing: the lease did not hold.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL,
-			updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, claim_token = NULL,
+			updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`),
 			webhook.ReasonEndpointDisabled, now, c.DeliveryID, c.Token); err != nil {
 			return nil, false, err
 		}
@@ -93,17 +93,17 @@ func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) 
 		// while the attempt was in flight (the disable keeps the token):
 		// the receiver did get it.
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-			lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND lease_token = ?
+			claim_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND claim_token = ?
 			AND (state = 'pending' OR (state = 'failed' AND last_error = ?))`),
 			now, c.DeliveryID, c.Token, webhook.ReasonEndpointDisabled)
 	case webhook.OutcomeRetry:
 		at := clampNanos(c.RetryAt)
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
-			lease_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			claim_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`),
 			at, at, reason, now, c.DeliveryID, c.Token)
 	case webhook.OutcomeFail:
 		res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', attempts = attempts + 1,
-			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+			claim_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`),
 			reason, now, c.DeliveryID, c.Token)
 	default:
 		return nil, false, &webhook.ValidationError{Field: "Outcome", Reason: fmt.Sprintf("unknown outcome %d", c.Outcome)}

@@ -44,8 +44,10 @@ type batchEndpoint struct {
 // than the completion's Now. A batch of n completions, s of them
 // successes, over e endpoints runs n - s + 4 + e statements (at most; an
 // endpoint row whose counters did not change is not written) and one
-// commit, against 4 or 5 statements and a commit per Complete: a batch of
-// 64 successes on one endpoint runs 4 to 5 statements in all.
+// commit, against 4 or 5 statements and a commit per Complete. On
+// PostgreSQL a batch made only of successes whose endpoints need no write
+// is cheaper still: one read and one statement, no explicit transaction
+// (completeSuccesses).
 func (s *Store) CompleteBatch(ctx context.Context, cs []webhook.Completion) ([]webhook.CompletionResult, error) {
 	if len(cs) == 0 {
 		return nil, nil
@@ -168,8 +170,8 @@ func (s *Store) completeOne(ctx context.Context, tx querier, be *batchEndpoint, 
 	if ep.Disabled && c.Outcome != webhook.OutcomeSuccess {
 		// As in complete: end it the way the disable would have and count
 		// nothing.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, lease_token = NULL,
-			updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`),
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'failed', last_error = ?, claim_token = NULL,
+			updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`),
 			webhook.ReasonEndpointDisabled, now, c.DeliveryID, c.Token); err != nil {
 			return nil, err
 		}
@@ -188,17 +190,17 @@ func (s *Store) completeOne(ctx context.Context, tx querier, be *batchEndpoint, 
 	switch c.Outcome {
 	case webhook.OutcomeSuccess:
 		query = `UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-			lease_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND lease_token = ?
+			claim_token = NULL, last_error = '', updated_at = ? WHERE id = ? AND claim_token = ?
 			AND (state = 'pending' OR (state = 'failed' AND last_error = ?))`
 		args = []any{now, c.DeliveryID, c.Token, webhook.ReasonEndpointDisabled}
 	case webhook.OutcomeRetry:
 		at := clampNanos(c.RetryAt)
 		query = `UPDATE {p}deliveries SET attempts = attempts + 1, next_attempt_at = ?, due_at = ?,
-			lease_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`
+			claim_token = NULL, leased_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`
 		args = []any{at, at, reason, now, c.DeliveryID, c.Token}
 	default:
 		query = `UPDATE {p}deliveries SET state = 'failed', attempts = attempts + 1,
-			lease_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'pending'`
+			claim_token = NULL, last_error = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'pending'`
 		args = []any{reason, now, c.DeliveryID, c.Token}
 	}
 	var (
@@ -308,8 +310,8 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 		}
 		args = append(args, webhook.ReasonEndpointDisabled)
 		rows, err := tx.QueryContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-			lease_token = NULL, last_error = '', updated_at = CASE id`+when.String()+` END
-			WHERE (id, lease_token) IN (VALUES `+pairs.String()+`)
+			claim_token = NULL, last_error = '', updated_at = CASE id`+when.String()+` END
+			WHERE (id, claim_token) IN (VALUES `+pairs.String()+`)
 			AND (state = 'pending' OR (state = 'failed' AND last_error = ?)) RETURNING id, event_id, attempts`), args...)
 		if err != nil {
 			return nil, err

@@ -80,9 +80,9 @@ func (s *Store) completeSuccesses(ctx context.Context, cs []webhook.Completion) 
 	}
 	args = append(args, webhook.ReasonEndpointDisabled, int64(webhook.SuccessGranularity))
 	res, err := s.db.QueryContext(ctx, s.q(`WITH v (did, tok, at, aid, num, started, dur, status, body, err) AS (VALUES `+rows.String()+`),
-		s AS (UPDATE {p}deliveries d SET state = 'succeeded', attempts = d.attempts + 1, lease_token = NULL,
+		s AS (UPDATE {p}deliveries d SET state = 'succeeded', attempts = d.attempts + 1, claim_token = NULL,
 				last_error = '', updated_at = v.at
-			FROM v WHERE d.id = v.did AND d.lease_token = v.tok
+			FROM v WHERE d.id = v.did AND d.claim_token = v.tok
 				AND (d.state = 'pending' OR (d.state = 'failed' AND d.last_error = ?))
 			RETURNING d.id, d.event_id, d.endpoint_id, d.attempts),
 		a AS (INSERT INTO {p}attempts (id, delivery_id, event_id, endpoint_id, number, started_at, duration_ns,

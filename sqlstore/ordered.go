@@ -157,7 +157,7 @@ func (s *Store) fillBlockedBy(ctx context.Context, db querier, ds []*webhook.Del
 	in, list := s.inList(eps)
 	rows, err := db.QueryContext(ctx, s.q(`SELECT e.id,
 			(SELECT m.id FROM {p}deliveries m WHERE m.id = e.ordered_lease AND m.state = 'pending'
-				AND m.lease_token IS NOT NULL),
+				AND m.claim_token IS NOT NULL),
 			(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending'
 				ORDER BY `+s.headOrder()+` LIMIT 1)
 		FROM {p}endpoints e WHERE e.id IN (`+in+`) AND e.ordered = 1`), list...)

@@ -54,7 +54,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 				return nil
 			}
 			res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
-				due_at = ?, lease_token = NULL, leased_until = NULL, last_error = '', updated_at = ? WHERE id = ? AND state <> 'pending'`),
+				due_at = ?, claim_token = NULL, leased_until = NULL, last_error = '', updated_at = ? WHERE id = ? AND state <> 'pending'`),
 				now, now, now, p.DeliveryID)
 		} else {
 			var disabled bool
@@ -63,7 +63,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 				return err
 			}
 			res, err = tx.ExecContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
-				due_at = ?, lease_token = NULL, leased_until = NULL, last_error = '', updated_at = ?
+				due_at = ?, claim_token = NULL, leased_until = NULL, last_error = '', updated_at = ?
 				WHERE endpoint_id = ? AND state = 'failed' AND created_at >= ?`),
 				now, now, now, p.EndpointID, since)
 		}

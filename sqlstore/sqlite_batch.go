@@ -51,10 +51,10 @@ func (s *Store) succeedLite(ctx context.Context, tx querier, cs []webhook.Comple
 		return fmt.Errorf("encoding the batch: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-		lease_token = NULL, last_error = '', updated_at = j.at
+		claim_token = NULL, last_error = '', updated_at = j.at
 		FROM (SELECT json_extract(value, '$[0]') AS did, json_extract(value, '$[1]') AS tok,
 			json_extract(value, '$[2]') AS at FROM json_each(?)) AS j
-		WHERE {p}deliveries.id = j.did AND {p}deliveries.lease_token = j.tok
+		WHERE {p}deliveries.id = j.did AND {p}deliveries.claim_token = j.tok
 		AND (state = 'pending' OR (state = 'failed' AND last_error = ?)) RETURNING id, event_id, attempts`),
 		string(b), webhook.ReasonEndpointDisabled)
 	if err != nil {

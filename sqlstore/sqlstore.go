@@ -274,6 +274,9 @@ func (s *Store) inConnTx(ctx context.Context, begin string, fn func(tx querier) 
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		// begin may be two statements, the first of which ran: never hand
+		// the connection back inside a transaction.
+		s.rollbackConn(ctx, conn)
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	// ended is set once COMMIT or ROLLBACK ran; if fn panics it is not,

@@ -10,3 +10,11 @@
 -- the fillfactor leaves room on pages written from now on.
 ALTER TABLE {prefix}deliveries ADD COLUMN leased_until BIGINT;
 ALTER TABLE {prefix}deliveries SET (fillfactor = 80);
+
+-- lease_token is renamed claim_token, so that a process still running the
+-- previous version (whose Claim reads due_at alone and would take a row
+-- leased in leased_until) fails its claims and completions loudly during a
+-- rolling upgrade, instead of sending a delivery that another process has
+-- leased. Its Publish keeps working; its unrecorded attempts are sent again
+-- when their leases end.
+ALTER TABLE {prefix}deliveries RENAME COLUMN lease_token TO claim_token;
