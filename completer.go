@@ -37,6 +37,9 @@ import (
 // A Store without BatchCompleter gets one Complete per attempt, from the
 // attempt's goroutine, which keeps its place until the Complete returns.
 
+// completerTries is how many times the completer tries a batch that fails.
+const completerTries = 3
+
 // completerMaxBatch is the most completions one CompleteBatch records.
 const completerMaxBatch = 256
 
@@ -167,6 +170,20 @@ func (d *Dispatcher) flush(bc BatchCompleter, batch []*pendingCompletion) []Comp
 		cs[j] = batch[i].comp
 	}
 	got, err := bc.CompleteBatch(ctx, cs)
+	// A batch that failed wrote nothing (CompleteBatch is all or nothing):
+	// a deadlock with another writer, a connection lost. Try it again
+	// while its time lasts, rather than leave its deliveries leased, and
+	// unsent, until their leases end. What a lost answer to a commit did
+	// write comes back as ErrLeaseLost, which is harmless.
+	for try := 1; err != nil && try < completerTries && ctx.Err() == nil; try++ {
+		select {
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		if ctx.Err() == nil {
+			got, err = bc.CompleteBatch(ctx, cs)
+		}
+	}
 	for j, i := range live {
 		switch {
 		case err != nil:

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -91,7 +92,7 @@ func TestCompleterBatches(t *testing.T) {
 			total := 0
 			for _, n := range bs.batches {
 				total += n
-				if n > 64 {
+				if n > 256 {
 					t.Errorf("a batch of %d: more than the most", n)
 				}
 			}
@@ -111,5 +112,65 @@ func TestCompleterBatches(t *testing.T) {
 				t.Fatalf("%d succeeded deliveries (%v), want %d", len(list), err, events)
 			}
 		})
+	}
+}
+
+// flakyBatchStore fails its first CompleteBatch, as a deadlock or a lost
+// connection would, having written nothing.
+type flakyBatchStore struct {
+	*memstore.Store
+	failed atomic.Bool
+}
+
+func (s *flakyBatchStore) CompleteBatch(ctx context.Context, cs []webhook.Completion) ([]webhook.CompletionResult, error) {
+	if s.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("deadlock detected")
+	}
+	return s.Store.CompleteBatch(ctx, cs)
+}
+
+// TestCompleterRetriesAFailedBatch: a batch that fails is tried again at
+// once, so its attempts are recorded now rather than sent again when
+// their leases end (a lease of an hour here: a delivery left leased would
+// not be done within the test).
+func TestCompleterRetriesAFailedBatch(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	store := &flakyBatchStore{Store: memstore.New()}
+	var reported atomic.Int64
+	d, err := webhook.NewDispatcher(store, &webhook.Config{
+		AllowPrivateNetworks: true,
+		PollInterval:         5 * time.Millisecond,
+		Lease:                time.Hour,
+		OnAttempt:            func(webhook.AttemptResult) { reported.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEndpoint(t, d, "t", srv.URL)
+	const events = 20
+	for range events {
+		mustPublish(t, d, "t")
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Shutdown(ctx)
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for reported.Load() < events && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !store.failed.Load() {
+		t.Fatal("the first batch did not fail: the test tests nothing")
+	}
+	list, _, err := store.Store.ListDeliveries(context.Background(), webhook.DeliveryFilter{State: webhook.StateSucceeded, Limit: 100})
+	if err != nil || len(list) != events || reported.Load() != events {
+		t.Fatalf("%d succeeded deliveries (%v), %d reported; want %d", len(list), err, reported.Load(), events)
 	}
 }

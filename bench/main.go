@@ -95,6 +95,7 @@ var measurements = []measurement{
 	{"publish", false, true, benchPublish, "Publish p50 vs a bare INSERT of the same row, serial"},
 	{"isolation", false, true, benchIsolation, "healthy deliveries/s beside hanging and misbehaving endpoints (memstore)"},
 	{"ratelimit", false, true, benchRateLimit, "unlimited deliveries/s beside 50 rate-limited endpoints with backlogs vs alone (memstore)"},
+	{"ordered", false, true, benchOrdered, "unordered deliveries/s beside 50 Ordered endpoints with backlogs vs alone (memstore)"},
 	{"pg-pending", true, false, benchPGPending, "PostgreSQL per-delivery cost at 10k vs 1M pending (full mode only)"},
 }
 

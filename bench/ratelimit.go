@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	webhook "github.com/outhook/webhook"
 	"github.com/outhook/webhook/memstore"
@@ -21,11 +22,27 @@ const (
 )
 
 func benchRateLimit(ctx context.Context, e *env) (figures, error) {
-	alone, err := rateLimitRun(ctx, e, false)
+	return besideRun(ctx, e, webhook.EndpointParams{RateLimit: webhook.RateLimit{PerSecond: 5, Burst: 1}}, 0, 64)
+}
+
+// benchOrdered is benchRateLimit with 50 Ordered endpoints instead, whose
+// receiver takes 200 ms to answer (so they too send about 5 a second
+// each, one at a time) and the default 256 Workers (so the 50 attempts
+// they hold leave the unordered endpoints their 160): what it measures is
+// what ordering costs the others, not a share of the workers.
+func benchOrdered(ctx context.Context, e *env) (figures, error) {
+	return besideRun(ctx, e, webhook.EndpointParams{Ordered: true}, 200*time.Millisecond, webhook.WorkersDefault)
+}
+
+// besideRun measures the unlimited endpoints' burn-down alone and beside
+// rlLimited endpoints made with other (URL, tenant and secret set here),
+// whose receiver answers after delay, with workers Workers.
+func besideRun(ctx context.Context, e *env, other webhook.EndpointParams, delay time.Duration, workers int) (figures, error) {
+	alone, err := rateLimitRun(ctx, e, nil, 0, workers)
 	if err != nil {
 		return nil, err
 	}
-	beside, err := rateLimitRun(ctx, e, true)
+	beside, err := rateLimitRun(ctx, e, &other, delay, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -33,13 +50,13 @@ func benchRateLimit(ctx context.Context, e *env) (figures, error) {
 }
 
 // rateLimitRun loads p.pgN events for the unlimited endpoints (each event
-// goes to all 10), and with limited the limited endpoints' backlog before
-// them, then starts the dispatcher and returns the unlimited deliveries
+// goes to all 10), and with limited the backlog of rlLimited endpoints made
+// with those parameters before them, then starts the dispatcher and returns the unlimited deliveries
 // per second of the burn-down.
-func rateLimitRun(ctx context.Context, e *env, limited bool) (float64, error) {
+func rateLimitRun(ctx context.Context, e *env, limited *webhook.EndpointParams, delay time.Duration, workers int) (float64, error) {
 	d, err := webhook.NewDispatcher(memstore.New(), &webhook.Config{
 		AllowPrivateNetworks:   true,
-		Workers:                64,
+		Workers:                workers,
 		MaxInFlightPerEndpoint: 16,
 	})
 	if err != nil {
@@ -51,15 +68,17 @@ func rateLimitRun(ctx context.Context, e *env, limited bool) (float64, error) {
 			return 0, err
 		}
 	}
-	if limited {
+	if limited != nil {
 		other, err := newReceiver() // the limited endpoints' deliveries are not counted
 		if err != nil {
 			return 0, err
 		}
 		defer other.close()
+		other.delay = delay
 		for i := 0; i < rlLimited; i++ {
-			if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "rl-limited", URL: other.url, Secret: secret,
-				RateLimit: webhook.RateLimit{PerSecond: 5, Burst: 1}}); err != nil {
+			p := *limited
+			p.TenantID, p.URL, p.Secret = "rl-limited", other.url, secret
+			if _, _, err := d.CreateEndpoint(ctx, p); err != nil {
 				return 0, err
 			}
 		}

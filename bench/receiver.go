@@ -27,6 +27,8 @@ type receiver struct {
 	n    atomic.Int64
 	last atomic.Int64 // unix nanoseconds of the latest delivery
 	lat  atomic.Pointer[latencies]
+	// delay is how long it takes to answer (0: at once); set before use.
+	delay time.Duration
 }
 
 func newReceiver() (*receiver, error) {
@@ -42,6 +44,9 @@ func newReceiver() (*receiver, error) {
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	_, _ = io.Copy(io.Discard, req.Body)
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
 	now := time.Now()
 	if l := r.lat.Load(); l != nil {
 		if sent, ok := parseLiveID(req.Header.Get(webhook.HeaderWebhookID)); ok {

@@ -146,6 +146,7 @@ func rowDefs(e *env) []rowDef {
 		{"isolation", "isolation: 4 of 14 endpoints hanging (30 %)", "healthy deliveries/s", "healthy/s", "hang30/s", "10 healthy endpoints alone", false, 0.9, 0, "≥ 0.9×"},
 		{"isolation", "isolation: beside 7 misbehaving endpoints", "healthy deliveries/s", "healthy/s", "misbehaving/s", "10 healthy endpoints alone", false, 0.9, 0, "≥ 0.9×"},
 		{"ratelimit", "rate-limited endpoints beside unlimited ones", "unlimited deliveries/s", "alone/s", "beside/s", "10 unlimited endpoints alone", false, 0.9, 0, "≥ 0.9×"},
+		{"ordered", "Ordered endpoints beside unordered ones", "unordered deliveries/s", "alone/s", "beside/s", "10 unordered endpoints alone", false, 0.9, 0, "≥ 0.9×"},
 	}
 	if s := p.pendingSizes; len(s) >= 2 {
 		lo, hi := s[0], s[len(s)-1]
