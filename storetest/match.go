@@ -109,6 +109,20 @@ func skipUnsupported(t *testing.T, err error) {
 	}
 }
 
+// enqueueCommitted writes ev with m, as of now, and commits; it skips the
+// test if the store does not match endpoints in this configuration.
+func enqueueCommitted(t *testing.T, m matchFunc, ev *webhook.StoredEvent, now time.Time) int {
+	t.Helper()
+	n, err := m.enqueue(ev, now)
+	if err != nil {
+		_ = m.end(false)
+	}
+	skipUnsupported(t, err)
+	require.NoError(t, err)
+	require.NoError(t, m.end(true))
+	return n
+}
+
 func testMatch(t *testing.T, newStore newStoreFunc, begin func(f *fixture) matchFunc, inTx bool) {
 	t.Run("deliveries go to exactly the enabled, active endpoints whose filter matches", func(t *testing.T) {
 		f := setup(t, newStore)
@@ -181,14 +195,7 @@ func testMatch(t *testing.T, newStore newStoreFunc, begin func(f *fixture) match
 		f.createEndpoint(func(ep *webhook.Endpoint) { ep.Events = nil })
 		ev := f.newEvent(base)
 		ev.DeliverAt = at(time.Hour)
-		m := begin(f)
-		n, err := m.enqueue(ev, base)
-		if err != nil {
-			_ = m.end(false)
-		}
-		skipUnsupported(t, err)
-		require.NoError(t, err)
-		require.NoError(t, m.end(true))
+		n := enqueueCommitted(t, begin(f), ev, base)
 		require.Equal(t, 1, n)
 		ds, _, err := f.s.ListDeliveries(f.ctx, webhook.DeliveryFilter{EventID: ev.ID, Limit: 10})
 		require.NoError(t, err)
@@ -203,16 +210,9 @@ func testMatch(t *testing.T, newStore newStoreFunc, begin func(f *fixture) match
 		f := setup(t, newStore)
 		f.createEndpoint(func(ep *webhook.Endpoint) { ep.Events = []string{"user.*"} })
 		ev := f.newEvent(base)
-		m := begin(f)
-		n, err := m.enqueue(ev, base)
-		if err != nil {
-			_ = m.end(false)
-		}
-		skipUnsupported(t, err)
-		require.NoError(t, err)
-		require.NoError(t, m.end(true))
+		n := enqueueCommitted(t, begin(f), ev, base)
 		assert.Zero(t, n)
-		_, err = f.s.GetEvent(f.ctx, ev.ID)
+		_, err := f.s.GetEvent(f.ctx, ev.ID)
 		require.NoError(t, err)
 		assert.Empty(t, f.claim(base, 10))
 	})
