@@ -121,9 +121,10 @@ type Config struct {
 	// most Workers.
 	MaxInFlightPerEndpoint int
 	// RateLimit is the rate limit of every endpoint without one of its
-	// own (Endpoint.RateLimit): attempts a second and burst, kept by this
-	// Dispatcher (see RateLimit). Zero: endpoints without their own are
-	// unlimited.
+	// own (Endpoint.RateLimit): attempts a second and burst, shared with
+	// the other Dispatchers on the Store when it is a SharedRateStore
+	// (see RateLimit); Dispatchers sharing a Store should set the same.
+	// Zero: endpoints without their own are unlimited.
 	RateLimit RateLimit
 	// PollInterval is how often workers look for due deliveries (retries,
 	// deliveries written by other processes) when nothing wakes them.

@@ -24,16 +24,19 @@ type Dispatcher struct {
 
 	wakeCh chan struct{} // capacity 1: a pending wake-up
 
-	mu     sync.Mutex
-	state  int                // stateNew, stateRunning, stateStopped
-	busy   int                // attempts in flight
-	flows  map[string]*flow   // per endpoint: in flight and allowance (scheduler.go)
-	ready  []readyClaim       // claimed ahead, waiting for a place (scheduler.go)
-	stop   chan struct{}      // closed by Shutdown: stop claiming
-	done   chan struct{}      // closed when every goroutine has returned
-	stopBg context.CancelFunc // ends the listener and maintenance at Shutdown
-	cancel context.CancelFunc // aborts in-flight requests
-	wg     sync.WaitGroup     // every goroutine Start launched
+	mu    sync.Mutex
+	state int              // stateNew, stateRunning, stateStopped
+	busy  int              // attempts in flight
+	flows map[string]*flow // per endpoint: in flight and allowance (scheduler.go)
+	ready []readyClaim     // claimed ahead, waiting for a place (scheduler.go)
+	// reserved counts the ready claims a SharedRateStore handed out with
+	// a token due later (readyClaim.reserved).
+	reserved int
+	stop     chan struct{}      // closed by Shutdown: stop claiming
+	done     chan struct{}      // closed when every goroutine has returned
+	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
+	cancel   context.CancelFunc // aborts in-flight requests
+	wg       sync.WaitGroup     // every goroutine Start launched
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 

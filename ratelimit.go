@@ -19,10 +19,14 @@ import (
 // Retry-After on a 429 or 503 pauses the endpoint, limited or not, until
 // the time it names (at most Config.MaxRetryAfter away).
 //
-// The buckets, rate cuts and pauses are kept by each Dispatcher (process)
-// on its own: N Dispatchers sharing one database may together send up to N
-// times the rate, and a pause holds only in the Dispatcher that got the
-// Retry-After. See the README, "Rate limits and back-pressure".
+// With a Store that implements SharedRateStore (memstore, sqlstore from
+// schema version 8) the bucket is kept in the Store and shared: N
+// Dispatchers on one database together keep the rate (TakeRateToken). With
+// another Store each Dispatcher keeps its own, and N of them may together
+// send up to N times the rate. Either way each Dispatcher also keeps a
+// bucket of its own, where back-pressure cuts the rate, and the rate cuts
+// and Retry-After pauses hold only in the Dispatcher whose attempt met
+// them. See the README, "Rate limits and back-pressure".
 type RateLimit struct {
 	// PerSecond is the sustained rate, MinRatePerSecond to
 	// MaxRatePerSecond; 0: no limit.

@@ -19,7 +19,12 @@ import (
 // endpoint that hangs therefore ties up one attempt, not MaxInFlight.
 //
 // Rate limits (ratelimit.go) and Retry-After pauses hold an endpoint's
-// deliveries in the Store rather than here: while the endpoint's bucket has
+// deliveries in the Store rather than here. A SharedRateStore takes a
+// token of the endpoint's bucket in the Store for each delivery it hands
+// out (ratelimit_shared.go), which every Dispatcher shares, and may hand
+// out the next token's delivery early, to wait here until its time
+// (Claim.NotBefore); the Dispatcher's own bucket is a second cap, where
+// back-pressure cuts the rate: while the endpoint's bucket has
 // no token, or its pause lasts, Claim may take none of them (the flow counts
 // the cap it may not use as in flight), and the claim loop sets a timer for
 // when the next token is due or the pause ends. Deliveries claimed ahead
@@ -109,6 +114,13 @@ func (d *Dispatcher) nextDueLocked(now time.Time) time.Duration {
 		}
 		d.forgetFlowLocked(id, f)
 	}
+	if d.reserved > 0 { // reservations start when their token is due
+		for _, rc := range d.ready {
+			if rc.reserved {
+				soonest(rc.c.NotBefore.Sub(now))
+			}
+		}
+	}
 	return next
 }
 
@@ -116,6 +128,11 @@ func (d *Dispatcher) nextDueLocked(now time.Time) time.Duration {
 type readyClaim struct {
 	c  *Claim
 	at time.Time // when it was claimed, by Config.Clock (the lease's clock)
+	// reserved: a SharedRateStore handed it out with a token due later
+	// (Claim.NotBefore). Reserved deliveries do not count against room,
+	// so they cannot crowd other endpoints out of the claims; there is at
+	// most about one per rate-limited endpoint (see TakeRateToken).
+	reserved bool
 }
 
 // staleAfter is how long a delivery claimed ahead may wait for a place:
@@ -136,7 +153,7 @@ func (d *Dispatcher) dropReady(endpointID string) {
 	kept := d.ready[:0]
 	for _, rc := range d.ready {
 		if rc.c.Endpoint.ID == endpointID {
-			d.flowOf(endpointID).ready--
+			d.unreadyLocked(rc)
 			continue
 		}
 		kept = append(kept, rc)
@@ -238,7 +255,28 @@ func (d *Dispatcher) room() int {
 }
 
 func (d *Dispatcher) roomLocked() int {
-	return 2*d.cfg.Workers - d.busy - len(d.ready)
+	return 2*d.cfg.Workers - d.busy - (len(d.ready) - d.reserved)
+}
+
+// unreadyLocked counts rc out of the waiting deliveries, which the caller
+// takes it from. The caller holds d.mu.
+func (d *Dispatcher) unreadyLocked(rc readyClaim) {
+	d.flowOf(rc.c.Endpoint.ID).ready--
+	if rc.reserved {
+		d.reserved--
+	}
+}
+
+// rateAhead is ClaimParams.RateAhead: how far ahead a SharedRateStore
+// may reserve a rate-limited endpoint's next token. A reservation waits
+// in the Dispatcher (not counted against room) until its token is due, so
+// this bounds how long: a second, and well within staleAfter. It lets the
+// process that took a token claim the next one right after its attempt,
+// so that several processes sharing one budget keep to its rate rather
+// than waiting for PollInterval when none of them has an empty local
+// bucket to set a timer by.
+func (d *Dispatcher) rateAhead() time.Duration {
+	return min(time.Second, d.staleAfter()/2)
 }
 
 // claimBatch claims due deliveries until none are due or there is no room,
@@ -282,6 +320,8 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			Limit:          room,
 			MaxPerEndpoint: perEndpoint,
 			InFlight:       inFlight,
+			RateLimit:      d.cfg.RateLimit,
+			RateAhead:      d.rateAhead(),
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -291,7 +331,11 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		}
 		d.mu.Lock()
 		for _, c := range claims {
-			d.ready = append(d.ready, readyClaim{c: c, at: now})
+			rc := readyClaim{c: c, at: now, reserved: c.NotBefore.After(now)}
+			d.ready = append(d.ready, rc)
+			if rc.reserved {
+				d.reserved++
+			}
 			f := d.flowOf(c.Endpoint.ID)
 			f.ready++
 			f.bucket.set(d.limitOf(c.Endpoint), now)
@@ -342,14 +386,14 @@ func (d *Dispatcher) takeReadyLocked() *Claim {
 		rc := d.ready[i]
 		f := d.flowOf(rc.c.Endpoint.ID)
 		stale := now.Sub(rc.at) > staleAfter
-		if !stale && f.inFlight >= f.allowance {
+		if !stale && (f.inFlight >= f.allowance || rc.c.NotBefore.After(now)) {
 			continue
 		}
 		if !stale && (f.bucket.limited() || !f.pausedUntil.IsZero()) && d.heldLocked(f, now) {
 			continue
 		}
 		d.ready = append(d.ready[:i], d.ready[i+1:]...)
-		f.ready--
+		d.unreadyLocked(rc)
 		if stale {
 			d.forgetFlowLocked(rc.c.Endpoint.ID, f)
 			i--

@@ -136,6 +136,15 @@ type ClaimParams struct {
 	// InFlight counts, per endpoint ID, the deliveries the caller has in
 	// flight already. Claim must not modify it.
 	InFlight map[string]int
+	// RateLimit and RateAhead are for a SharedRateStore, which takes a
+	// rate-limit token for each delivery of a rate-limited endpoint it
+	// hands out (see TakeRateToken); other Stores ignore them. RateLimit
+	// is the limit of endpoints without one of their own
+	// (Config.RateLimit; zero: those are unlimited). RateAhead is how far
+	// past Now a token may be due for Claim to hand its delivery out
+	// already, with the token's time in Claim.NotBefore.
+	RateLimit RateLimit
+	RateAhead time.Duration
 }
 
 // Claim is a leased delivery and everything needed to send it.
@@ -157,6 +166,10 @@ type Claim struct {
 	// Metadata is the event's StoredEvent.Metadata, nil when it has none.
 	// It may be shared with other claims and must not be modified.
 	Metadata map[string]string
+	// NotBefore, when set, is when the attempt may start: the time the
+	// rate-limit token a SharedRateStore took for it is due, at most
+	// ClaimParams.RateAhead after the claim. Zero: at once.
+	NotBefore time.Time
 }
 
 // Outcome is what an attempt did to its delivery.

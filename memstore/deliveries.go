@@ -86,7 +86,8 @@ func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Deli
 }
 
 // Claim leases up to p.Limit due deliveries, oldest due first, honouring
-// p.MaxPerEndpoint. Each lease has a random token. Claim.Body is the event's
+// p.MaxPerEndpoint and, for rate-limited endpoints, their shared buckets
+// (see SharesRateLimits). Each lease has a random token. Claim.Body is the event's
 // stored body, shared by all its claims; Claim.Endpoint and Claim.Secrets
 // are copies shared by the claims of one endpoint in one call: do not
 // modify them. p.Lease must be positive.
@@ -131,6 +132,19 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 			capped = append(capped, er)
 			continue
 		}
+		var notBefore time.Time
+		if l := p.RateLimitOf(&er.ep); l.PerSecond > 0 {
+			due, after, ok := webhook.TakeRateToken(l, er.rateTAT, p.Now, p.RateAhead)
+			if !ok { // no token due: wait as if capped
+				heap.Pop(&s.ready)
+				capped = append(capped, er)
+				continue
+			}
+			er.rateTAT = after
+			if due.After(p.Now) {
+				notBefore = due
+			}
+		}
 		heap.Pop(&er.pending)
 		st.taken++
 		dr.token = uid.New()
@@ -145,6 +159,7 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 		c.Body = body[:len(body):len(body)] // an append cannot write into the shared array
 		c.Token = dr.token
 		c.Metadata = dr.ev.ev.Metadata // never modified: shared like Body
+		c.NotBefore = notBefore
 		out = append(out, c)
 	}
 	for _, er := range capped {

@@ -103,6 +103,7 @@ type endpointRec struct {
 	leased     map[string]*deliveryRec // pending deliveries under a lease
 	qindex     int                     // index in Store.ready, -1 when absent
 	claim      claimState              // the latest Claim call's, see claimState
+	rateTAT    time.Time               // the shared rate-limit bucket (webhook.TakeRateToken)
 }
 
 // eventRec is a stored event; ev.Body is owned by the Store and shared
@@ -140,6 +141,12 @@ var (
 // KeepsRateLimit implements webhook.RateLimitStore: Endpoint.RateLimit is
 // configuration, kept like the other fields.
 func (s *Store) KeepsRateLimit() {}
+
+// SharesRateLimits implements webhook.SharedRateStore: Claim takes a
+// token of the endpoint's rate-limit bucket, kept with the endpoint, for
+// every delivery of a rate-limited endpoint it hands out, so Dispatchers
+// sharing the Store share each endpoint's budget.
+func (s *Store) SharesRateLimits() {}
 
 // OrdersDeliveries implements webhook.OrderedStore: Claim honours
 // Endpoint.Ordered.

@@ -24,6 +24,8 @@ const claimRounds = 8
 // them again if no Complete came. leased_until is in no index, so leasing
 // a row rewrites none of its index entries (on PostgreSQL the update is
 // usually made in place). On SQLite the transaction holds the write lock.
+// A rate-limited endpoint's deliveries are handed out only with a token of
+// its bucket (see SharesRateLimits).
 //
 // The deliveries of an endpoint whose secret does not decrypt, or whose
 // stored events or headers do not decode (JSON edited by hand), are left
@@ -83,6 +85,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	var picked []string
+	notBefore := map[string]time.Time{} // SharedRateStore: tokens due later
 	l := newLeased()
 	for round := 0; round < claimRounds && len(picked) < p.Limit; round++ {
 		want := p.Limit - len(picked)
@@ -90,7 +93,8 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		if p.MaxPerEndpoint > 0 {
 			scan = min(want*2+8, 1000)
 		}
-		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0), COALESCE(e.ordered, 0) FROM {p}deliveries d
+		query := `SELECT d.id, d.endpoint_id, COALESCE(e.disabled, 1), COALESCE(e.inactive, 0), COALESCE(e.ordered, 0),
+			COALESCE(e.rate_per_second, 0), COALESCE(e.rate_burst, 0) FROM {p}deliveries d
 			LEFT JOIN {p}endpoints e ON e.id = d.endpoint_id
 			WHERE d.state = 'pending' AND d.due_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?)`
 		args := []any{now, now}
@@ -108,22 +112,28 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 		}
 		var chosen, dead, paused []string
 		var ordered []orderedCand
+		var rated []rateCand // of rate-limited endpoints: need a token
+		limits := map[string]webhook.RateLimit{}
 		seen, skipped := 0, false
 		for rows.Next() {
 			var id, ep string
-			var disabled, inactive, isOrdered int
-			if err := rows.Scan(&id, &ep, &disabled, &inactive, &isOrdered); err != nil {
+			var disabled, inactive, isOrdered, burst int
+			var perSecond float64
+			if err := rows.Scan(&id, &ep, &disabled, &inactive, &isOrdered, &perSecond, &burst); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			seen++
+			if l := rateLimitIn(p, perSecond, burst); l.PerSecond > 0 {
+				limits[ep] = l
+			}
 			switch {
 			case disabled != 0:
 				dead = append(dead, id)
 			case inactive != 0:
 				paused = append(paused, id)
 				exclude(ep) // its other rows wait too: look past them
-			case len(picked)+len(chosen) >= p.Limit:
+			case len(picked)+len(chosen)+len(rated) >= p.Limit:
 				skipped = true
 			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
 				exclude(ep)
@@ -136,6 +146,9 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 				}
 				exclude(ep)
 				skipped = true
+			case limits[ep].PerSecond > 0:
+				taken[ep]++
+				rated = append(rated, rateCand{id: id, endpoint: ep, limit: limits[ep]})
 			default:
 				taken[ep]++
 				chosen = append(chosen, id)
@@ -161,13 +174,35 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			}
 		}
 		if len(ordered) > 0 {
-			ids, err := s.pickOrdered(ctx, tx, ordered, now, p.Limit-len(picked)-len(chosen))
+			ids, err := s.pickOrdered(ctx, tx, ordered, now, p.Limit-len(picked)-len(chosen)-len(rated))
 			if err != nil {
 				return nil, err
 			}
 			for _, id := range ids {
 				taken[id.endpoint]++
-				chosen = append(chosen, id.id)
+				if l := limits[id.endpoint]; l.PerSecond > 0 {
+					rated = append(rated, rateCand{id: id.id, endpoint: id.endpoint, limit: l})
+				} else {
+					chosen = append(chosen, id.id)
+				}
+			}
+		}
+		if len(rated) > 0 {
+			granted, err := s.takeTokens(ctx, tx, rated, p.Now, p.RateAhead, notBefore)
+			if err != nil {
+				return nil, err
+			}
+			ok := make(map[string]bool, len(granted))
+			for _, c := range granted {
+				ok[c.id] = true
+				chosen = append(chosen, c.id)
+			}
+			for _, c := range rated {
+				if !ok[c.id] { // no token: its endpoint waits, as if capped
+					taken[c.endpoint]--
+					exclude(c.endpoint)
+					skipped = true
+				}
 			}
 		}
 		if len(chosen) > 0 {
@@ -183,10 +218,17 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 	if len(picked) == 0 {
 		return nil, nil
 	}
+	var claims []*webhook.Claim
+	var err error
 	if s.dialect == Postgres {
-		return s.finishClaims(ctx, tx, picked, l, token, p.Now, p.Now.Add(p.Lease))
+		claims, err = s.finishClaims(ctx, tx, picked, l, token, p.Now, p.Now.Add(p.Lease))
+	} else {
+		claims, err = s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
 	}
-	return s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
+	for _, c := range claims {
+		c.NotBefore = notBefore[c.Delivery.ID]
+	}
+	return claims, err
 }
 
 // lease gives the deliveries ids the lease token and leased_until at the

@@ -169,6 +169,10 @@ const (
 	// deliveries one at a time in publish order and sets
 	// Delivery.BlockedBy.
 	Ordered
+	// SharedRates: webhook.SharedRateStore takes a token of the
+	// endpoint's rate-limit bucket, kept in the Store, for each delivery
+	// of a rate-limited endpoint Claim hands out.
+	SharedRates
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -323,6 +327,7 @@ func (s Suite) abilities() []ability {
 		{InTxMatchEnqueuer, "InTxMatchEnqueuer", s.InTxMatchEnqueuer, func(st webhook.Store) bool { _, ok := st.(webhook.InTxMatchEnqueuer); return ok && canAppTx }},
 		{RateLimits, "RateLimits", s.RateLimits, func(st webhook.Store) bool { _, ok := st.(webhook.RateLimitStore); return ok }},
 		{Ordered, "Ordered", s.Ordered, func(st webhook.Store) bool { o, ok := st.(webhook.OrderedStore); return ok && o.OrdersDeliveries() }},
+		{SharedRates, "SharedRates", s.SharedRates, func(st webhook.Store) bool { _, ok := st.(webhook.SharedRateStore); return ok }},
 	}
 }
 
