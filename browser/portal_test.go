@@ -265,3 +265,70 @@ func TestTenantCannotSeeAnother(t *testing.T) {
 		t.Fatal("tenant B's list is wrong")
 	}
 }
+
+// TestOrderedEndpointShowsLimitAndWhatWaits: an ordered, rate-limited
+// webhook whose first delivery failed and waits an hour for its retry
+// (the limit allows one attempt an hour): its page shows the limit and
+// the order, the log shows the second delivery waiting for the first,
+// and the links lead from the waiting delivery to the one it waits for.
+func TestOrderedEndpointShowsLimitAndWhatWaits(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := newBrowser(t)
+	e.signIn(t, ctx, "acme")
+	ep, _ := e.createEndpoint(t, webhook.EndpointParams{TenantID: "acme", Name: "Partner API", URL: receiver(t) + "/hook",
+		Ordered: true, RateLimit: webhook.RateLimit{PerSecond: webhook.MinRatePerSecond}})
+
+	e.publish(t, "acme", "post.created", map[string]string{"outcome": "fail"})
+	var head *webhook.Delivery
+	eventually(t, "the first delivery's failed attempt", func() bool {
+		ds, _, err := e.d.ListDeliveries(context.Background(), webhook.DeliveryFilter{TenantID: "acme"})
+		if err != nil || len(ds) != 1 || ds[0].Attempts < 1 {
+			return false
+		}
+		head = ds[0]
+		return true
+	})
+	e.publish(t, "acme", "post.created", map[string]string{"outcome": "ok"})
+	var second *webhook.Delivery
+	eventually(t, "the second delivery to wait for the first", func() bool {
+		ds, _, _ := e.d.ListDeliveries(context.Background(), webhook.DeliveryFilter{TenantID: "acme"})
+		for _, d := range ds {
+			if d.ID != head.ID && d.BlockedBy == head.ID {
+				second = d
+			}
+		}
+		return second != nil
+	})
+
+	navigate(t, ctx, e.url("/endpoints/"+ep.ID))
+	if s := text(t, ctx, ".oh-rate-limit dd"); s != "at most 1 attempt/h, no bursts" {
+		t.Fatalf("rate limit %q", s)
+	}
+	if s := text(t, ctx, ".oh-ordered dd"); s != "Ordered: deliveries go one at a time in publish order" {
+		t.Fatalf("order %q", s)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("tr.oh-delivery .oh-waiting").length`); n != 1 {
+		t.Fatalf("%d log rows say they wait, want 1", n)
+	}
+	if s := text(t, ctx, "tr.oh-delivery .oh-waiting"); s != "waiting for "+head.ID {
+		t.Fatalf("waiting row %q", s)
+	}
+	if resp := submit(t, ctx, "tr.oh-delivery .oh-waiting a"); resp.Status != http.StatusOK {
+		t.Fatalf("the waiting link: status %d", resp.Status)
+	}
+	if p := eval[string](t, ctx, "location.pathname"); p != basePath+"/deliveries/"+head.ID {
+		t.Fatalf("the waiting link leads to %s, not the first delivery", p)
+	}
+	if eval[bool](t, ctx, `document.querySelector(".oh-waiting") !== null`) {
+		t.Fatal("the first delivery's page says it waits")
+	}
+
+	navigate(t, ctx, e.url("/deliveries/"+second.ID))
+	if s := text(t, ctx, ".oh-waiting"); !strings.HasPrefix(s, "Waiting for "+head.ID+": ") {
+		t.Fatalf("the second delivery's page says %q", s)
+	}
+	submit(t, ctx, ".oh-waiting a")
+	if p := eval[string](t, ctx, "location.pathname"); p != basePath+"/deliveries/"+head.ID {
+		t.Fatalf("the waiting link leads to %s, not the first delivery", p)
+	}
+}

@@ -177,9 +177,7 @@ func (h *Handler) pageDelivery(w http.ResponseWriter, r *http.Request, tenant st
 		return
 	}
 	body := pageDeliveryBody{Endpoint: h.pageEndpointView(ep), Attempts: attempts,
-		CanRetry: d.State != webhook.StatePending && !ep.Disabled,
-		Delivery: pageDeliveryRow{ID: d.ID, EventType: d.EventType, State: string(d.State), LastError: d.LastError,
-			Attempts: d.Attempts, CreatedAt: d.CreatedAt, NextAttemptAt: d.NextAttemptAt}}
+		CanRetry: d.State != webhook.StatePending && !ep.Disabled, Delivery: h.pageDeliveryRowOf(d)}
 	if ev, err := h.d.GetEvent(ctx, d.EventID); err == nil && ev.TenantID == tenant {
 		body.Payload = string(ev.Body)
 	}

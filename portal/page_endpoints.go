@@ -31,6 +31,8 @@ type pageEndpointView struct {
 	LastFailureReason string
 	Failures          int
 	CreatedAt         time.Time
+	RateLimit         string // pageRateLimit: "" when it has no limit of its own
+	Ordered           bool
 	Chart             *pageChart
 }
 
@@ -39,7 +41,7 @@ func (h *Handler) pageEndpointView(ep *webhook.Endpoint) pageEndpointView {
 		Events: ep.Events, Method: ep.Method, ContentType: ep.ContentType, MaxAttempts: ep.MaxAttempts,
 		Disabled: ep.Disabled, DisabledReason: ep.DisabledReason, DisabledAt: ep.DisabledAt, Inactive: ep.Inactive,
 		LastSuccessAt: ep.LastSuccessAt, LastFailureAt: ep.LastFailureAt, LastFailureReason: ep.LastFailureReason,
-		Failures: ep.ConsecutiveFailures, CreatedAt: ep.CreatedAt}
+		Failures: ep.ConsecutiveFailures, CreatedAt: ep.CreatedAt, RateLimit: pageRateLimit(ep.RateLimit), Ordered: ep.Ordered}
 }
 
 // pageListBody is the list page's data.
@@ -130,6 +132,17 @@ type pageDeliveryRow struct {
 	ID, EventType, State, LastError, Link string
 	Attempts                              int
 	CreatedAt, NextAttemptAt              time.Time
+	// BlockedBy is the earlier delivery this pending one of an ordered
+	// endpoint waits for, BlockedLink its page; both "" otherwise.
+	BlockedBy, BlockedLink string
+}
+
+// pageDeliveryRowOf is d as the log and the delivery's page show it.
+func (h *Handler) pageDeliveryRowOf(d *webhook.Delivery) pageDeliveryRow {
+	row := pageDeliveryRow{ID: d.ID, EventType: d.EventType, State: string(d.State), LastError: d.LastError,
+		Link: h.link("/deliveries/" + d.ID), Attempts: d.Attempts, CreatedAt: d.CreatedAt, NextAttemptAt: d.NextAttemptAt}
+	row.BlockedBy, row.BlockedLink = h.pageBlockedBy(d)
+	return row
 }
 
 // pageStates are the delivery states the log filter offers.
@@ -215,9 +228,7 @@ func (h *Handler) pageLogFor(ctx context.Context, r *http.Request, tenant, endpo
 		if d.TenantID != tenant || d.EndpointID != endpointID {
 			continue
 		}
-		l.Deliveries = append(l.Deliveries, pageDeliveryRow{ID: d.ID, EventType: d.EventType, State: string(d.State),
-			LastError: d.LastError, Link: h.link("/deliveries/" + d.ID), Attempts: d.Attempts,
-			CreatedAt: d.CreatedAt, NextAttemptAt: d.NextAttemptAt})
+		l.Deliveries = append(l.Deliveries, h.pageDeliveryRowOf(d))
 	}
 	base := url.Values{}
 	if l.State != "" {
