@@ -14,24 +14,6 @@ import (
 	webhook "github.com/outhook/webhook"
 )
 
-// liteList is the subquery "IN (%s)" takes on SQLite for ids: one
-// parameter holding them as a JSON array.
-const liteList = `SELECT value FROM json_each(?)`
-
-// inList returns what replaces %s in "IN (%s)" for ids, and the arguments
-// it binds: one JSON array on SQLite, a placeholder per ID elsewhere.
-func (s *Store) inList(ids []string) (string, []any) {
-	if s.dialect == SQLite {
-		b, _ := json.Marshal(ids) // strings: cannot fail
-		return liteList, []any{string(b)}
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return placeholders(len(ids)), args
-}
-
 // succeedLite is one chunk of succeedMany on SQLite: the deliveries of
 // the successes at idx (indexes in cs) marked delivered by one UPDATE …
 // FROM a JSON list of (id, token, completion time), each row found by its
