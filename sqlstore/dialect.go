@@ -27,6 +27,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	webhook "github.com/outhook/webhook"
 )
@@ -98,4 +99,10 @@ var dialects = map[Dialect]dialect{
 // it binds (see dialect).
 func (s *Store) inList(ids []string) (string, []any) {
 	return s.dia.inList(ids)
+}
+
+// liteIn rewrites query, written with "IN (%s)" for a list, for inList.
+func (s *Store) liteIn(query string, ids []string) (string, []any) {
+	list, args := s.inList(ids)
+	return strings.Replace(query, "%s", list, 1), args
 }

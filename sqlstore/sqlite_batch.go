@@ -1,15 +1,15 @@
 package sqlstore
 
-// Fixed-shape batch statements on SQLite: lists of IDs travel as one JSON
-// array bound to one parameter (json_each), so one statement text, and so
-// one prepared statement on the writer's connection, serves every batch
-// size, and each listed row is found through the primary key.
+// Fixed-shape batch statements on SQLite: lists travel as one JSON array
+// bound to one parameter (json_each), so one statement text, and so one
+// prepared statement on the writer's connection, serves every batch size,
+// and each listed row is found through the primary key (the IDs of an
+// "IN (%s)" list too: sqlite.inList).
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	webhook "github.com/outhook/webhook"
 )
@@ -55,10 +55,4 @@ func (s *Store) succeedLite(ctx context.Context, tx querier, cs []webhook.Comple
 		return err
 	}
 	return rows.Err()
-}
-
-// liteIn rewrites query, written with "IN (%s)" for a list, for inList.
-func (s *Store) liteIn(query string, ids []string) (string, []any) {
-	list, args := s.inList(ids)
-	return strings.Replace(query, "%s", list, 1), args
 }
