@@ -42,18 +42,7 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 		claims, err = s.claim(ctx, tx, p)
 		return err
 	}
-	var err error
-	if s.dialect == Postgres {
-		// A lease need not survive a crash of the database server: a
-		// claim lost with it leaves its deliveries due, to be claimed and
-		// sent again (at least once), and the Complete that follows a
-		// surviving claim is a durable commit that flushes the claim's
-		// WAL with its own. So the claim does not wait for its own fsync.
-		err = s.inConnTx(ctx, "BEGIN; SET LOCAL synchronous_commit TO off", run)
-	} else {
-		err = s.inTx(ctx, run)
-	}
-	if err != nil {
+	if err := s.dia.claimTx(ctx, s, run); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim: %w", err)
 	}
 	return claims, nil
@@ -80,10 +69,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			}
 		}
 	}
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE OF d SKIP LOCKED"
-	}
+	lock := s.dia.forUpdateSkipLocked("d")
 	var picked []string
 	notBefore := map[string]time.Time{} // SharedRateStore: tokens due later
 	l := newLeased()
@@ -220,7 +206,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 	}
 	var claims []*webhook.Claim
 	var err error
-	if s.dialect == Postgres {
+	if s.dia.returningInWith() { // lease read the rows
 		claims, err = s.finishClaims(ctx, tx, picked, l, token, p.Now, p.Now.Add(p.Lease))
 	} else {
 		claims, err = s.loadClaims(ctx, tx, picked, token, p.Now, p.Now.Add(p.Lease))
@@ -236,7 +222,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 // sends (the delivery, its event's body and metadata) into l; on SQLite
 // loadClaims reads them afterwards.
 func (s *Store) lease(ctx context.Context, tx querier, ids []string, token string, due int64, l *leased) error {
-	if s.dialect != Postgres {
+	if !s.dia.returningInWith() {
 		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET claim_token = ? || id, leased_until = ? WHERE id IN (%s)`,
 			[]any{token, due}, ids)
 	}

@@ -48,10 +48,7 @@ func (s *Store) Complete(ctx context.Context, c webhook.Completion) (*webhook.En
 
 func (s *Store) complete(ctx context.Context, tx querier, c webhook.Completion) (*webhook.Endpoint, bool, error) {
 	now := clampNanos(c.Now)
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE OF e"
-	}
+	lock := s.dia.forUpdate("e")
 	// Read the delivery and lock its endpoint's row in one statement: the
 	// endpoint row first, as DisableEndpoint does, so they cannot deadlock.
 	var (

@@ -456,7 +456,7 @@ func (s *Store) batchEndpoints(ctx context.Context, tx querier, ids []string, lo
 	if len(epIDs) == 0 {
 		return owner, eps, nil
 	}
-	err = s.queryIn(ctx, tx, `SELECT `+endpointColumns+` FROM {p}endpoints WHERE id IN (%s) ORDER BY id`+s.forUpdate(), epIDs, func(r *sql.Rows) error {
+	err = s.queryIn(ctx, tx, `SELECT `+endpointColumns+` FROM {p}endpoints WHERE id IN (%s) ORDER BY id`+s.dia.forUpdate(""), epIDs, func(r *sql.Rows) error {
 		_, err := scanEp(r)
 		return err
 	})

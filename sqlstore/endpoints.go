@@ -141,12 +141,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 	}
 	err = s.inTx(ctx, func(tx querier) error {
 		if maxPerTenant > 0 {
-			if s.dialect == Postgres {
-				// Serialise creations per tenant so count and insert are one step.
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-					"outhook/"+s.prefix+"/tenant/"+ep.TenantID); err != nil {
-					return err
-				}
+			// Serialise creations per tenant so count and insert are one step.
+			if err := s.dia.serialize(ctx, tx, "outhook/"+s.prefix+"/tenant/"+ep.TenantID); err != nil {
+				return err
 			}
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM {p}endpoints WHERE tenant_id = ?`), ep.TenantID).Scan(&n); err != nil {
@@ -156,10 +153,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 				return webhook.ErrTooManyEndpoints
 			}
 		}
-		seqCol, seqVal := "", ""
-		if s.dialect == SQLite {
-			seqCol, seqVal = "seq, ", "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {p}endpoints), "
-		}
+		seqCol, seqVal := s.dia.endpointSeq()
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO {p}endpoints (`+seqCol+endpointColumns+`)
 			VALUES (`+seqVal+placeholders(23)+`)`),
 			ep.ID, ep.TenantID, ep.Name, ep.URL, events, ep.Method, ep.ContentType, ep.MaxAttempts, headers,
@@ -253,7 +247,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 	}
 	err = s.inTx(ctx, func(tx querier) error {
 		var wasInactive int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT inactive FROM {p}endpoints WHERE id = ?`+s.forUpdate()), ep.ID).Scan(&wasInactive)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT inactive FROM {p}endpoints WHERE id = ?`+s.dia.forUpdate("")), ep.ID).Scan(&wasInactive)
 		if errors.Is(err, sql.ErrNoRows) {
 			return webhook.ErrNotFound
 		}
@@ -307,7 +301,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		if err := mustAffect(res, "delete endpoint"); err != nil {
 			return err
 		}
-		if s.dialect == Postgres {
+		if s.dia.locksRows() {
 			// Lock the deliveries before touching their attempts, the order
 			// Prune takes them in (deliveries, then attempts); the other
 			// order deadlocks with a Prune batch holding one of these rows.
@@ -374,7 +368,7 @@ func (s *Store) disable(ctx context.Context, tx querier, id, reason string, now 
 func (s *Store) isDisabled(ctx context.Context, db querier, id string, lock bool) (bool, error) {
 	query := `SELECT disabled FROM {p}endpoints WHERE id = ?`
 	if lock {
-		query += s.forUpdate()
+		query += s.dia.forUpdate("")
 	}
 	var disabled int
 	err := db.QueryRowContext(ctx, s.q(query), id).Scan(&disabled)
@@ -382,15 +376,6 @@ func (s *Store) isDisabled(ctx context.Context, db querier, id string, lock bool
 		return false, webhook.ErrNotFound
 	}
 	return disabled != 0, err
-}
-
-// forUpdate is the row-lock clause of the dialect: SQLite's BEGIN
-// IMMEDIATE already excludes other writers.
-func (s *Store) forUpdate() string {
-	if s.dialect == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 // EnableEndpoint implements webhook.Store.

@@ -139,12 +139,7 @@ func (s *Store) duplicate(ctx context.Context, tx webhook.Tx, id string) error {
 // written: a NOTIFY on PostgreSQL (sent at commit, dropped on rollback,
 // folded into one per transaction), the change counter on SQLite.
 func (s *Store) signal(ctx context.Context, tx webhook.Tx) error {
-	if s.dialect == Postgres {
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, s.channel)
-		return err
-	}
-	_, err := tx.Exec(ctx, s.q(`UPDATE {p}signal SET seq = seq + 1 WHERE id = 1`))
-	return err
+	return s.dia.signal(ctx, s, tx)
 }
 
 // encodeMetadata is the stored form of event metadata: a JSON object, or

@@ -17,16 +17,6 @@ var (
 	_ webhook.InTxManyEnqueuer = (*Store)(nil)
 )
 
-// maxParams is how many bind parameters one statement may carry:
-// PostgreSQL's protocol allows 65535; SQLite allows 32766 since 3.32.0
-// (SQLITE_MAX_VARIABLE_NUMBER; the pure-Go drivers bundle newer SQLite).
-func (s *Store) maxParams() int {
-	if s.dialect == Postgres {
-		return 65535
-	}
-	return 32766
-}
-
 // Columns per row of the multi-row INSERTs.
 const (
 	eventCols    = 6
@@ -119,7 +109,7 @@ func (s *Store) enqueueMany(ctx context.Context, tx webhook.Tx, events []*webhoo
 		}
 		return existing, nil
 	}
-	per := s.maxParams() / eventCols
+	per := s.dia.maxParams() / eventCols
 	for start := 0; start < len(fresh); start += per {
 		chunk := fresh[start:min(start+per, len(fresh))]
 		args := make([]any, 0, len(chunk)*eventCols)
@@ -143,7 +133,7 @@ func (s *Store) enqueueMany(ctx context.Context, tx webhook.Tx, events []*webhoo
 			return nil, errRaced
 		}
 	}
-	per = s.maxParams() / deliveryCols
+	per = s.dia.maxParams() / deliveryCols
 	for start := 0; start < len(ds); start += per {
 		chunk := ds[start:min(start+per, len(ds))]
 		args := make([]any, 0, len(chunk)*deliveryCols)
@@ -174,12 +164,9 @@ func (s *Store) enqueueMany(ctx context.Context, tx webhook.Tx, events []*webhoo
 // slice when none exists). The rows come back as one JSON array, since a
 // webhook.Tx reads one row.
 func (s *Store) existingEvents(ctx context.Context, tx webhook.Tx, events []*webhook.StoredEvent) ([]*webhook.StoredEvent, error) {
-	agg := `SELECT COALESCE(json_agg(json_build_array(id, type, tenant_id, created_at))::text, '[]') FROM {p}events WHERE id IN (`
-	if s.dialect != Postgres {
-		agg = `SELECT json_group_array(json_array(id, type, tenant_id, created_at)) FROM {p}events WHERE id IN (`
-	}
+	agg := `SELECT ` + s.dia.jsonArrays(`id, type, tenant_id, created_at`) + ` FROM {p}events WHERE id IN (`
 	var found map[string]*webhook.StoredEvent
-	per := s.maxParams()
+	per := s.dia.maxParams()
 	for start := 0; start < len(events); start += per {
 		chunk := events[start:min(start+per, len(events))]
 		args := make([]any, len(chunk))

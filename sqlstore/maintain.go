@@ -46,7 +46,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		n := 0
 		err := s.inTx(ctx, func(tx querier) error {
 			rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM {p}deliveries
-				WHERE state <> 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?`+s.skipLocked()), cut, s.opts.PruneBatch)
+				WHERE state <> 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?`+s.dia.forUpdateSkipLocked("")), cut, s.opts.PruneBatch)
 			if err != nil {
 				return err
 			}
@@ -103,12 +103,4 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		}
 	}
 	return total, nil
-}
-
-// skipLocked makes the pruner pass over rows a worker holds.
-func (s *Store) skipLocked() string {
-	if s.dialect == Postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
 }

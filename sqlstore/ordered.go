@@ -39,15 +39,6 @@ func (s *Store) OrdersDeliveries() bool { return true }
 // scan: the first of its endpoint in due order.
 type orderedCand struct{ id, endpoint string }
 
-// headOrder is the ORDER BY of an endpoint's pending deliveries in publish
-// order (alias d).
-func (s *Store) headOrder() string {
-	if s.dialect == Postgres {
-		return `d.seq NULLS FIRST, d.created_at, d.id`
-	}
-	return `d.rowid`
-}
-
 // pickOrdered returns, for the endpoints of cands in their order and at
 // most room of them, the delivery Claim may lease, and records each as
 // its endpoint's ordered_lease: the endpoint's earliest pending delivery
@@ -64,7 +55,7 @@ func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand
 	for i, c := range cands {
 		eps[i] = c.endpoint
 	}
-	if s.dialect == Postgres {
+	if s.dia.locksRows() {
 		// First lock the endpoint rows, skipping those another Claim (or a
 		// completion) holds; the next statement's snapshot then sees what
 		// every earlier holder committed, its lease included.
@@ -84,18 +75,15 @@ func (s *Store) pickOrdered(ctx context.Context, tx querier, cands []orderedCand
 		eps = locked
 	}
 	in, list := s.inList(eps)
-	lock := ""
-	if s.dialect == Postgres {
-		// The head may be a row the scan did not lock: lock it now, and
-		// leave the endpoint for later if another Claim's scan holds it.
-		lock = ` FOR UPDATE OF h SKIP LOCKED`
-	}
+	// The head may be a row the scan did not lock: lock it now, and leave
+	// the endpoint for later if another Claim's scan holds it.
+	lock := s.dia.forUpdateSkipLocked("h")
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT e.id, h.id, h.due_at, h.leased_until,
 			EXISTS (SELECT 1 FROM {p}deliveries m WHERE m.id = e.ordered_lease AND m.state = 'pending'
 				AND m.leased_until > ?)
 		FROM {p}endpoints e
 		JOIN {p}deliveries h ON h.id = (SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending'
-				ORDER BY `+s.headOrder()+` LIMIT 1)
+				ORDER BY `+s.dia.headOrder()+` LIMIT 1)
 		WHERE e.id IN (`+in+`) AND e.ordered = 1`+lock), append([]any{now}, list...)...)
 	if err != nil {
 		return nil, err
@@ -159,7 +147,7 @@ func (s *Store) fillBlockedBy(ctx context.Context, db querier, ds []*webhook.Del
 			(SELECT m.id FROM {p}deliveries m WHERE m.id = e.ordered_lease AND m.state = 'pending'
 				AND m.claim_token IS NOT NULL),
 			(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending'
-				ORDER BY `+s.headOrder()+` LIMIT 1)
+				ORDER BY `+s.dia.headOrder()+` LIMIT 1)
 		FROM {p}endpoints e WHERE e.id IN (`+in+`) AND e.ordered = 1`), list...)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,21 +40,5 @@ func (s *Store) q(query string) string {
 
 // rewrite is q without the cache.
 func (s *Store) rewrite(query string) string {
-	query = strings.ReplaceAll(query, "{p}", s.prefix)
-	if s.dialect != Postgres {
-		return query
-	}
-	var b strings.Builder
-	b.Grow(len(query) + 16)
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
+	return s.dia.bind(strings.ReplaceAll(query, "{p}", s.prefix))
 }

@@ -52,7 +52,7 @@ func (s *Store) takeTokens(ctx context.Context, tx querier, cands []rateCand, no
 		}
 	}
 	lock := ""
-	if s.dialect == Postgres {
+	if s.dia.locksRows() {
 		lock = ` FOR NO KEY UPDATE SKIP LOCKED`
 	}
 	tat := map[string]time.Time{} // the endpoints this Claim may take from

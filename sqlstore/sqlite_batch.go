@@ -1,36 +1,18 @@
 package sqlstore
 
-// Fixed-shape batch statements on SQLite: lists of IDs travel as one JSON
-// array bound to one parameter (json_each), so one statement text, and so
-// one prepared statement on the writer's connection, serves every batch
-// size, and each listed row is found through the primary key.
+// Fixed-shape batch statements on SQLite: lists travel as one JSON array
+// bound to one parameter (json_each), so one statement text, and so one
+// prepared statement on the writer's connection, serves every batch size,
+// and each listed row is found through the primary key (the IDs of an
+// "IN (%s)" list too: sqlite.inList).
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	webhook "github.com/outhook/webhook"
 )
-
-// liteList is the subquery "IN (%s)" takes on SQLite for ids: one
-// parameter holding them as a JSON array.
-const liteList = `SELECT value FROM json_each(?)`
-
-// inList returns what replaces %s in "IN (%s)" for ids, and the arguments
-// it binds: one JSON array on SQLite, a placeholder per ID elsewhere.
-func (s *Store) inList(ids []string) (string, []any) {
-	if s.dialect == SQLite {
-		b, _ := json.Marshal(ids) // strings: cannot fail
-		return liteList, []any{string(b)}
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return placeholders(len(ids)), args
-}
 
 // succeedLite is one chunk of succeedMany on SQLite: the deliveries of
 // the successes at idx (indexes in cs) marked delivered by one UPDATE …
@@ -73,10 +55,4 @@ func (s *Store) succeedLite(ctx context.Context, tx querier, cs []webhook.Comple
 		return err
 	}
 	return rows.Err()
-}
-
-// liteIn rewrites query, written with "IN (%s)" for a list, for inList.
-func (s *Store) liteIn(query string, ids []string) (string, []any) {
-	list, args := s.inList(ids)
-	return strings.Replace(query, "%s", list, 1), args
 }

@@ -123,6 +123,7 @@ type Options struct {
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	dia     dialect // the SQL that differs with dialect (dialect.go)
 	prefix  string
 	opts    Options
 	keys    keyring
@@ -156,7 +157,8 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: db is nil")
 	}
-	if dialect != Postgres && dialect != SQLite {
+	dia := dialects[dialect]
+	if dia == nil {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %q: use sqlstore.Postgres or sqlstore.SQLite", dialect)
 	}
 	var o Options
@@ -197,6 +199,7 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		lite:    lite,
 		db:      db,
 		dialect: dialect,
+		dia:     dia,
 		prefix:  o.TablePrefix,
 		opts:    o,
 		keys:    keys,
@@ -241,26 +244,7 @@ func placeholders(n int) string {
 // and locks, and no SQLite connection goes back to the pool inside BEGIN
 // IMMEDIATE.
 func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
-	if s.dialect == Postgres {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlstore: begin: %w", err)
-		}
-		// Rolls back on every way out that did not commit, a panic
-		// included; after Commit it does nothing.
-		defer func() { _ = tx.Rollback() }()
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlstore: commit: %w", err)
-		}
-		return nil
-	}
-	if s.lite != nil {
-		return s.lite.run(ctx, s, fn)
-	}
-	return s.inConnTx(ctx, "BEGIN IMMEDIATE", fn)
+	return s.dia.writeTx(ctx, s, fn)
 }
 
 // inConnTx runs fn in a transaction that begin (statements without

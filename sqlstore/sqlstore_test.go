@@ -169,3 +169,23 @@ func TestCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestDialectLocks pins the row-lock clauses each dialect writes.
+func TestDialectLocks(t *testing.T) {
+	pg, lite := dialects[Postgres], dialects[SQLite]
+	for _, c := range []struct{ got, want string }{
+		{pg.forUpdate(""), " FOR UPDATE"},
+		{pg.forUpdate("e"), " FOR UPDATE OF e"},
+		{pg.forUpdateSkipLocked(""), " FOR UPDATE SKIP LOCKED"},
+		{pg.forUpdateSkipLocked("d"), " FOR UPDATE OF d SKIP LOCKED"},
+		{lite.forUpdate("e"), ""},
+		{lite.forUpdateSkipLocked("d"), ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	if len(dialects) != 2 || dialects[Postgres] == nil || dialects[SQLite] == nil {
+		t.Fatalf("dialects = %v", dialects)
+	}
+}

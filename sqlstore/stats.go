@@ -38,11 +38,7 @@ func (s *Store) Stats(ctx context.Context, p webhook.StatsParams) (*webhook.Stat
 
 // readTx runs fn in a read-only transaction that sees one snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.dialect == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	}
-	tx, err := s.db.BeginTx(ctx, opts)
+	tx, err := s.db.BeginTx(ctx, s.dia.snapshotTx())
 	if err != nil {
 		return err
 	}

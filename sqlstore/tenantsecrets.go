@@ -22,13 +22,10 @@ func (s *Store) RotateTenantSecret(ctx context.Context, tenantID string, next we
 		return err
 	}
 	err = s.inTx(ctx, func(tx querier) error {
-		if s.dialect == Postgres {
-			// No row to lock for a tenant: serialise its rotations so the
-			// next seq is taken once. SQLite's BEGIN IMMEDIATE already does.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-				"outhook/"+s.prefix+"/tenant-secret/"+tenantID); err != nil {
-				return err
-			}
+		// No row to lock for a tenant: serialise its rotations so the next
+		// seq is taken once.
+		if err := s.dia.serialize(ctx, tx, "outhook/"+s.prefix+"/tenant-secret/"+tenantID); err != nil {
+			return err
 		}
 		old := clampNanos(oldExpiresAt)
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {p}tenant_secrets SET expires_at = ?
