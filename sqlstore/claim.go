@@ -85,10 +85,9 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			WHERE d.state = 'pending' AND d.due_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?)`
 		args := []any{now, now}
 		if len(excluded) > 0 {
-			query += ` AND d.endpoint_id NOT IN (` + placeholders(len(excluded)) + `)`
-			for _, ep := range excluded {
-				args = append(args, ep)
-			}
+			in, list := s.inList(excluded)
+			query += ` AND d.endpoint_id NOT IN (` + in + `)`
+			args = append(args, list...)
 		}
 		query += ` ORDER BY d.due_at, d.id LIMIT ?` + lock
 		args = append(args, scan)
@@ -226,13 +225,10 @@ func (s *Store) lease(ctx context.Context, tx querier, ids []string, token strin
 		return s.updateIn(ctx, tx, `UPDATE {p}deliveries SET claim_token = ? || id, leased_until = ? WHERE id IN (%s)`,
 			[]any{token, due}, ids)
 	}
-	args := make([]any, 0, 2+len(ids))
-	args = append(args, token, due)
-	for _, id := range ids {
-		args = append(args, id)
-	}
+	in, list := s.inList(ids)
+	args := append([]any{token, due}, list...)
 	rows, err := tx.QueryContext(ctx, s.q(`WITH d AS (UPDATE {p}deliveries SET claim_token = ? || id, leased_until = ?
-		WHERE id IN (`+placeholders(len(ids))+`) RETURNING *)
+		WHERE id IN (`+in+`) RETURNING *)
 		SELECT `+deliveryColumnsD+`, ev.body, ev.metadata FROM d LEFT JOIN {p}events ev ON ev.id = d.event_id`), args...)
 	if err != nil {
 		return err

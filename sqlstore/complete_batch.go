@@ -293,26 +293,20 @@ func (s *Store) succeedMany(ctx context.Context, tx querier, cs []webhook.Comple
 			idx = idx[n:]
 			continue
 		}
-		var when, pairs strings.Builder
-		args := make([]any, 0, 4*n+1)
-		for _, i := range idx[:n] {
-			when.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
-			args = append(args, cs[i].DeliveryID, clampNanos(cs[i].Now))
-		}
+		// One array per column (pgArray): one statement text for every
+		// batch size.
+		dids, toks, ats := make([]string, n), make([]string, n), make([]int64, n)
 		for k, i := range idx[:n] {
-			if k > 0 {
-				pairs.WriteString(", ")
-			}
-			pairs.WriteString("(?, ?)")
-			args = append(args, cs[i].DeliveryID, cs[i].Token)
+			dids[k], toks[k], ats[k] = cs[i].DeliveryID, cs[i].Token, clampNanos(cs[i].Now)
 			byID[cs[i].DeliveryID] = i
 			done[-1-i] = applied{}
 		}
-		args = append(args, webhook.ReasonEndpointDisabled)
-		rows, err := tx.QueryContext(ctx, s.q(`UPDATE {p}deliveries SET state = 'succeeded', attempts = attempts + 1,
-			claim_token = NULL, last_error = '', updated_at = CASE id`+when.String()+` END
-			WHERE (id, claim_token) IN (VALUES `+pairs.String()+`)
-			AND (state = 'pending' OR (state = 'failed' AND last_error = ?)) RETURNING id, event_id, attempts`), args...)
+		rows, err := tx.QueryContext(ctx, s.q(`UPDATE {p}deliveries d SET state = 'succeeded', attempts = d.attempts + 1,
+			claim_token = NULL, last_error = '', updated_at = v.at
+			FROM unnest(CAST(? AS text)::text[], CAST(? AS text)::text[], CAST(? AS text)::bigint[]) AS v (did, tok, at)
+			WHERE d.id = v.did AND d.claim_token = v.tok
+			AND (d.state = 'pending' OR (d.state = 'failed' AND d.last_error = ?)) RETURNING d.id, d.event_id, d.attempts`),
+			pgArray(dids), pgArray(toks), pgIntArray(ats), webhook.ReasonEndpointDisabled)
 		if err != nil {
 			return nil, err
 		}
@@ -411,12 +405,8 @@ func (s *Store) batchEndpoints(ctx context.Context, tx querier, ids []string, lo
 		return ep.ID, nil
 	}
 	if s.dialect == Postgres && len(ids) <= batchChunk {
-		args := make([]any, 0, 2*len(ids))
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		args = append(args, args...)
-		list := placeholders(len(ids))
+		list, in := s.inList(ids)
+		args := append(append([]any(nil), in...), in...)
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+endpointColumns+`,
 			array_to_string(ARRAY(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.id IN (`+list+`)), ',')
 			FROM {p}endpoints e WHERE e.id IN (SELECT endpoint_id FROM {p}deliveries WHERE id IN (`+list+`))

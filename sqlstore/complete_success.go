@@ -4,14 +4,10 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	webhook "github.com/outhook/webhook"
 )
-
-// successCols is how many values each success binds in completeSuccesses.
-const successCols = 10
 
 // completeSuccesses records a batch made only of successes, on PostgreSQL,
 // in two statements and no explicit transaction: a read of the endpoints
@@ -61,8 +57,14 @@ func (s *Store) completeSuccesses(ctx context.Context, cs []webhook.Completion) 
 		}
 	}
 
-	var rows strings.Builder
-	args := make([]any, 0, successCols*len(cs)+2)
+	// The batch's values go in as one array per column (pgArray), so the
+	// statement's text is the same for every batch size: parsed and
+	// planned once.
+	var (
+		dids, toks, aids, bodies, errs = make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+		ats, starteds, durs            = make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs))
+		nums, statuses                 = make([]int, len(cs)), make([]int, len(cs))
+	)
 	for i, c := range cs {
 		a := webhook.Attempt{}
 		if c.Attempt != nil {
@@ -71,15 +73,17 @@ func (s *Store) completeSuccesses(ctx context.Context, cs []webhook.Completion) 
 		if a.ID == "" {
 			a.ID = newID()
 		}
-		if i > 0 {
-			rows.WriteString(", ")
-		}
-		rows.WriteString("(?::text, ?::text, ?::bigint, ?::text, ?::int, ?::bigint, ?::bigint, ?::int, ?::text, ?::text)")
-		args = append(args, c.DeliveryID, c.Token, clampNanos(c.Now), a.ID, a.Number, clampNanos(a.StartedAt),
-			int64(a.Duration), a.StatusCode, clean(a.ResponseBody, s.opts.ResponseExcerpt), clean(a.Error, 1024))
+		dids[i], toks[i], ats[i], aids[i], nums[i] = c.DeliveryID, c.Token, clampNanos(c.Now), a.ID, a.Number
+		starteds[i], durs[i], statuses[i] = clampNanos(a.StartedAt), int64(a.Duration), a.StatusCode
+		bodies[i], errs[i] = clean(a.ResponseBody, s.opts.ResponseExcerpt), clean(a.Error, 1024)
 	}
-	args = append(args, webhook.ReasonEndpointDisabled, int64(webhook.SuccessGranularity))
-	res, err := s.db.QueryContext(ctx, s.q(`WITH v (did, tok, at, aid, num, started, dur, status, body, err) AS (VALUES `+rows.String()+`),
+	args := []any{pgArray(dids), pgArray(toks), pgIntArray(ats), pgArray(aids), pgIntArray(nums), pgIntArray(starteds),
+		pgIntArray(durs), pgIntArray(statuses), pgArray(bodies), pgArray(errs),
+		webhook.ReasonEndpointDisabled, int64(webhook.SuccessGranularity)}
+	res, err := s.db.QueryContext(ctx, s.q(`WITH v AS (SELECT * FROM unnest(CAST(? AS text)::text[], CAST(? AS text)::text[],
+			CAST(? AS text)::bigint[], CAST(? AS text)::text[], CAST(? AS text)::int[], CAST(? AS text)::bigint[],
+			CAST(? AS text)::bigint[], CAST(? AS text)::int[], CAST(? AS text)::text[], CAST(? AS text)::text[])
+			AS v (did, tok, at, aid, num, started, dur, status, body, err)),
 		s AS (UPDATE {p}deliveries d SET state = 'succeeded', attempts = d.attempts + 1, claim_token = NULL,
 				last_error = '', updated_at = v.at
 			FROM v WHERE d.id = v.did AND d.claim_token = v.tok

@@ -16,7 +16,7 @@ package sqlstore
 //     parameter (enqueue_many_pg.go);
 //   - completeSuccesses: PostgreSQL's fast path for a batch of successes;
 //   - succeedMany: SQLite's UPDATE … FROM json_each (succeedLite) against
-//     PostgreSQL's row-value IN over VALUES;
+//     PostgreSQL's UPDATE … FROM unnest of one array per column;
 //   - batchEndpoints: PostgreSQL's one statement reading and locking a
 //     batch's endpoints;
 //   - canMatch: EnqueueMatching runs on PostgreSQL only (MatchEnqueuer);

@@ -36,13 +36,59 @@ func (postgres) bind(query string) string {
 // maxParams is what PostgreSQL's protocol allows.
 func (postgres) maxParams() int { return 65535 }
 
-// inList is a placeholder per ID.
+// inList is one parameter, the IDs as an array literal (pgArray)
+// unnested: one statement text whatever the number of IDs, so a list's
+// statement is parsed and planned once, not once per length (with a
+// placeholder per ID, every length was a statement of its own, each
+// prepared and planned anew: a tenth of the server's time in a live run).
+// unnest's planner support estimates few rows, so the plan looks the rows
+// up by index whatever the table's size.
 func (postgres) inList(ids []string) (string, []any) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	return `SELECT unnest(CAST(? AS text)::text[])`, []any{pgArray(ids)}
+}
+
+// pgArray is vals as a PostgreSQL array literal of text: every element
+// quoted, backslash and double quote escaped, so any string round trips.
+// Bound as text and cast to text[] in the statement (as inList does), it
+// needs no array support from the driver.
+func pgArray(vals []string) string {
+	n := 2
+	for _, v := range vals {
+		n += len(v) + 3
 	}
-	return placeholders(len(ids)), args
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(v[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// pgIntArray is vals as a PostgreSQL array literal of integers.
+func pgIntArray[T ~int | ~int64](vals []T) string {
+	var b strings.Builder
+	b.Grow(2 + 12*len(vals))
+	b.WriteByte('{')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(int64(v), 10))
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 func (postgres) forUpdate(of string) string {

@@ -94,7 +94,7 @@ func (s *Store) takeTokens(ctx context.Context, tx querier, cands []rateCand, no
 	// One statement for every endpoint whose bucket moved.
 	var set strings.Builder
 	args := make([]any, 0, 3*len(changed))
-	ids := make([]any, 0, len(changed))
+	ids := make([]string, 0, len(changed))
 	set.WriteString(`UPDATE {p}endpoints SET rate_tat = CASE id`)
 	for _, ep := range eps {
 		if changed[ep] {
@@ -103,8 +103,9 @@ func (s *Store) takeTokens(ctx context.Context, tx querier, cands []rateCand, no
 			ids = append(ids, ep)
 		}
 	}
-	set.WriteString(` ELSE rate_tat END WHERE id IN (` + placeholders(len(ids)) + `)`)
-	if _, err := tx.ExecContext(ctx, s.q(set.String()), append(args, ids...)...); err != nil {
+	in, list := s.inList(ids)
+	set.WriteString(` ELSE rate_tat END WHERE id IN (` + in + `)`)
+	if _, err := tx.ExecContext(ctx, s.q(set.String()), append(args, list...)...); err != nil {
 		return nil, err
 	}
 	return granted, nil

@@ -25,6 +25,7 @@ func (s Suite) BatchCompleter(t *testing.T) {
 	t.Run("DisableRace", func(t *testing.T) { testBatchDisableRace(t, n) })
 	t.Run("Granularity", func(t *testing.T) { testBatchGranularity(t, n) })
 	t.Run("Concurrency", func(t *testing.T) { testBatchConcurrency(t, n) })
+	t.Run("Text", func(t *testing.T) { testBatchText(t, n) })
 }
 
 func batcher(t *testing.T, f *fixture) webhook.BatchCompleter {
