@@ -152,8 +152,9 @@ func (d *Dispatcher) goRun(f func()) {
 // running: it aborts the in-flight requests and the recording of attempts
 // still in progress, and returns ctx.Err() at once. Those attempts are not
 // recorded; their deliveries are sent again when their leases expire
-// (delivery is at least once), as are the claims not yet given back. The workers return shortly afterwards and
-// the idle connections are closed when the last one has. A worker blocked
+// (delivery is at least once), as are the claims not yet given back. The
+// workers return shortly afterwards and the idle connections are closed
+// when the last one has. A worker blocked
 // in OnAttempt, OnEndpointDisabled or a Client that ignores its request's
 // context runs on until that returns, after Shutdown, and a hook may still
 // be called for an attempt whose recording finished as ctx ended.
