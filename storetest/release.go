@@ -21,6 +21,16 @@ func (f *fixture) release(r webhook.Releaser, leases ...webhook.Lease) {
 	require.NoError(f.t, r.Release(f.ctx, leases))
 }
 
+// oneClaimed returns a fixture on a Releaser and the claim, at base, of
+// the one delivery of a new endpoint.
+func oneClaimed(t *testing.T, newStore newStoreFunc) (*fixture, webhook.Releaser, *webhook.Claim) {
+	t.Helper()
+	f, r := optional[webhook.Releaser](t, newStore, "Releaser")
+	ep := f.createEndpoint()
+	_, ds := f.enqueue(base, ep)
+	return f, r, f.claimOne(base, ds[0].ID)
+}
+
 // Releaser tests webhook.Releaser: a released delivery is claimable again
 // at once (at its own due time), with no attempt recorded and Attempts,
 // LastError and NextAttemptAt unchanged; a late Complete under the
@@ -62,21 +72,18 @@ func (s Suite) Releaser(t *testing.T) {
 	})
 
 	t.Run("a released delivery waits for its due time", func(t *testing.T) {
-		f, r := optional[webhook.Releaser](t, newStore, "Releaser")
-		ep := f.createEndpoint()
-		_, ds := f.enqueue(base, ep)
-		c := f.claimOne(base, ds[0].ID)
+		f, r, c := oneClaimed(t, newStore)
+		id := c.Delivery.ID
 		f.retry(c, at(time.Second), at(time.Hour))
-		c = f.claimOne(at(time.Hour), ds[0].ID)
+		c = f.claimOne(at(time.Hour), id)
 		f.release(r, leaseOf(c))
-		f.claimOne(at(time.Hour), ds[0].ID)
+		assert.Empty(t, f.claim(at(time.Hour).Add(-time.Millisecond), 10), "not due before its time")
+		f.claimOne(at(time.Hour), id)
 	})
 
 	t.Run("a late Complete under a released token is ErrLeaseLost", func(t *testing.T) {
-		f, r := optional[webhook.Releaser](t, newStore, "Releaser")
-		ep := f.createEndpoint()
-		_, ds := f.enqueue(base, ep)
-		c := f.claimOne(base, ds[0].ID)
+		f, r, c := oneClaimed(t, newStore)
+		id := c.Delivery.ID
 		f.release(r, leaseOf(c))
 		for _, outcome := range []webhook.Outcome{webhook.OutcomeSuccess, webhook.OutcomeRetry, webhook.OutcomeFail} {
 			comp := completion(c, outcome, at(time.Second))
@@ -84,22 +91,24 @@ func (s Suite) Releaser(t *testing.T) {
 			_, _, err := f.s.Complete(f.ctx, comp)
 			require.ErrorIs(t, err, webhook.ErrLeaseLost, "outcome %v", outcome)
 		}
-		got := f.getDelivery(ds[0].ID)
+		got := f.getDelivery(id)
 		assert.Equal(t, webhook.StatePending, got.State)
 		assert.Equal(t, 0, got.Attempts)
-		assert.Empty(t, f.attempts(ds[0].ID))
-		f.claimOne(at(time.Second), ds[0].ID)
+		assert.Empty(t, f.attempts(id))
+		f.claimOne(at(time.Second), id)
 	})
 
-	t.Run("an expired lease released: due as before, its token void", func(t *testing.T) {
-		f, r := optional[webhook.Releaser](t, newStore, "Releaser")
-		ep := f.createEndpoint()
-		_, ds := f.enqueue(base, ep)
-		c := f.claimOne(base, ds[0].ID)
-		f.release(r, leaseOf(c)) // one a Claim past its end would have taken over
-		_, _, err := f.s.Complete(f.ctx, completion(c, webhook.OutcomeSuccess, base.Add(2*lease)))
+	t.Run("an expired lease not yet taken over: released, its token void", func(t *testing.T) {
+		f, r, c := oneClaimed(t, newStore)
+		t1 := base.Add(2 * lease)
+		// A Claim after the lease's end that may not take the delivery (its
+		// endpoint is at its cap): the old token would still complete.
+		assert.Empty(t, f.claimP(webhook.ClaimParams{Now: t1, Lease: lease, Limit: 10,
+			MaxPerEndpoint: 1, InFlight: map[string]int{c.Endpoint.ID: 1}}))
+		f.release(r, leaseOf(c))
+		_, _, err := f.s.Complete(f.ctx, completion(c, webhook.OutcomeSuccess, t1))
 		require.ErrorIs(t, err, webhook.ErrLeaseLost)
-		f.claimOne(base.Add(2*lease), ds[0].ID)
+		f.claimOne(t1, c.Delivery.ID)
 	})
 
 	t.Run("a stale token, an ended delivery and an unknown one are left alone", func(t *testing.T) {
@@ -143,16 +152,13 @@ func (s Suite) Releaser(t *testing.T) {
 	})
 
 	t.Run("a disable's ended deliveries stay ended", func(t *testing.T) {
-		f, r := optional[webhook.Releaser](t, newStore, "Releaser")
-		ep := f.createEndpoint()
-		_, ds := f.enqueue(base, ep)
-		c := f.claimOne(base, ds[0].ID)
-		require.NoError(t, f.s.DisableEndpoint(f.ctx, ep.ID, "manual", at(time.Second)))
+		f, r, c := oneClaimed(t, newStore)
+		require.NoError(t, f.s.DisableEndpoint(f.ctx, c.Endpoint.ID, "manual", at(time.Second)))
 		f.release(r, leaseOf(c))
-		got := f.getDelivery(ds[0].ID)
+		got := f.getDelivery(c.Delivery.ID)
 		assert.Equal(t, webhook.StateFailed, got.State)
 		assert.Equal(t, webhook.ReasonEndpointDisabled, got.LastError)
-		require.NoError(t, f.s.EnableEndpoint(f.ctx, ep.ID, at(2*time.Second)))
+		require.NoError(t, f.s.EnableEndpoint(f.ctx, c.Endpoint.ID, at(2*time.Second)))
 		assert.Empty(t, f.claim(at(2*time.Second), 10))
 	})
 
