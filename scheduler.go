@@ -377,11 +377,13 @@ func (d *Dispatcher) startReady(ctx context.Context) {
 		c := d.takeReadyLocked()
 		stale := d.takeStaleLocked()
 		d.mu.Unlock()
-		d.release(ctx, stale)
+		if c != nil {
+			d.goRun(func() { d.attempt(ctx, c) })
+		}
+		d.release(ctx, stale) // after the start: the attempt need not wait
 		if c == nil {
 			return
 		}
-		d.goRun(func() { d.attempt(ctx, c) })
 	}
 }
 
