@@ -111,7 +111,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	then := func(rctx context.Context, r CompletionResult) {
 		d.recorded(rctx, c, comp, detail, r)
 		if r.Disabled {
-			d.dropReady(ep.ID)
+			d.dropReady(rctx, ep.ID, true) // the disable ended them
 		}
 		if held {
 			d.leaveFlow(ctx, ep.ID)

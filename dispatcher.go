@@ -32,11 +32,14 @@ type Dispatcher struct {
 	// reserved counts the ready claims a SharedRateStore handed out with
 	// a token due later (readyClaim.reserved).
 	reserved int
-	stop     chan struct{}      // closed by Shutdown: stop claiming
-	done     chan struct{}      // closed when every goroutine has returned
-	stopBg   context.CancelFunc // ends the listener and maintenance at Shutdown
-	cancel   context.CancelFunc // aborts in-flight requests
-	wg       sync.WaitGroup     // every goroutine Start launched
+	// stale holds the claims takeReadyLocked dropped as stale, until the
+	// caller gives their leases back (release.go).
+	stale  []*Claim
+	stop   chan struct{}      // closed by Shutdown: stop claiming
+	done   chan struct{}      // closed when every goroutine has returned
+	stopBg context.CancelFunc // ends the listener and maintenance at Shutdown
+	cancel context.CancelFunc // aborts in-flight requests
+	wg     sync.WaitGroup     // every goroutine Start launched
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 
@@ -114,6 +117,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	go func() {
 		d.wg.Wait()
+		d.releaseLeft(ctx) // what was claimed ahead but could not run
 		if c, ok := d.cfg.Client.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections() // keep-alive goroutines must not outlive Shutdown
 		}
@@ -136,12 +140,21 @@ func (d *Dispatcher) goRun(f func()) {
 // the Dispatcher remains, and idle keep-alive connections of a Client with
 // CloseIdleConnections (an *http.Client) are closed.
 //
+// Deliveries claimed ahead that may not start yet (their endpoint's rate
+// limit has no token, a Retry-After pause lasts, or their Claim.NotBefore
+// is still to come) are not waited for: once the attempts have ended,
+// Shutdown gives their leases back to a Store that is a Releaser, so
+// another Dispatcher (or this application after a restart) sends them at
+// their due time; with other Stores they come up again when their leases
+// end (Config.Lease).
+//
 // Like http.Server.Shutdown, it returns when ctx ends, whatever is still
 // running: it aborts the in-flight requests and the recording of attempts
 // still in progress, and returns ctx.Err() at once. Those attempts are not
 // recorded; their deliveries are sent again when their leases expire
-// (delivery is at least once). The workers return shortly afterwards and
-// the idle connections are closed when the last one has. A worker blocked
+// (delivery is at least once), as are the claims not yet given back. The
+// workers return shortly afterwards and the idle connections are closed
+// when the last one has. A worker blocked
 // in OnAttempt, OnEndpointDisabled or a Client that ignores its request's
 // context runs on until that returns, after Shutdown, and a hook may still
 // be called for an attempt whose recording finished as ctx ended.

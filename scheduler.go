@@ -139,21 +139,26 @@ type readyClaim struct {
 // half of what its lease has beyond the request and its recording, so an
 // attempt that starts in time always ends within the lease (no second
 // worker can claim it meanwhile). One that waited longer is not sent: it
-// is dropped and comes up again when its lease ends.
+// is dropped, and given back to a Releaser (release.go) or else comes up
+// again when its lease ends.
 func (d *Dispatcher) staleAfter() time.Duration {
 	return (d.cfg.Lease - d.cfg.RequestTimeout - d.cfg.recordTimeout()) / 2
 }
 
 // dropReady drops the deliveries of endpointID claimed ahead, which read
-// the endpoint before it was disabled, changed or deleted: they come up
-// again when their lease ends (a disable has ended them already).
-func (d *Dispatcher) dropReady(endpointID string) {
+// the endpoint before it was disabled, changed or deleted, and gives
+// their leases back to a Releaser (release.go), so they are claimed again
+// at once with the endpoint as it is now; with another Store they come up
+// again when their leases end. ended says the endpoint's deliveries ended
+// already (it was deleted or disabled): nothing is then given back.
+func (d *Dispatcher) dropReady(ctx context.Context, endpointID string, ended bool) {
+	var dropped []*Claim
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	kept := d.ready[:0]
 	for _, rc := range d.ready {
 		if rc.c.Endpoint.ID == endpointID {
 			d.unreadyLocked(rc)
+			dropped = append(dropped, rc.c)
 			continue
 		}
 		kept = append(kept, rc)
@@ -162,6 +167,10 @@ func (d *Dispatcher) dropReady(endpointID string) {
 	d.ready = kept
 	if f := d.flows[endpointID]; f != nil {
 		d.forgetFlowLocked(endpointID, f)
+	}
+	d.mu.Unlock()
+	if !ended {
+		d.release(ctx, dropped)
 	}
 }
 
@@ -289,9 +298,10 @@ func (d *Dispatcher) rateAhead() time.Duration {
 // once, from its own goroutine, while the next Claim's round trip runs
 // beside the attempts rather than between them. Claimed deliveries of an
 // endpoint that this Dispatcher disables, changes or deletes meanwhile are
-// dropped, and so is one that waited longer than staleAfter; those come up
-// again when their lease ends. Shutdown runs the ones still
-// waiting, as it waits for the attempts in flight.
+// dropped, and so is one that waited longer than staleAfter; those are
+// given back to a Releaser at once (release.go), or else come up again
+// when their lease ends. Shutdown runs the ones still waiting that may
+// run, as it waits for the attempts in flight, and gives the others back.
 func (d *Dispatcher) claimBatch(ctx context.Context) {
 	d.startReady(ctx)
 	for {
@@ -365,18 +375,23 @@ func (d *Dispatcher) startReady(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		c := d.takeReadyLocked()
+		stale := d.takeStaleLocked()
 		d.mu.Unlock()
+		if c != nil {
+			d.goRun(func() { d.attempt(ctx, c) })
+		}
+		d.release(ctx, stale) // after the start: the attempt need not wait
 		if c == nil {
 			return
 		}
-		d.goRun(func() { d.attempt(ctx, c) })
 	}
 }
 
 // takeReadyLocked takes the first waiting delivery that may run now (a
 // worker is free and its endpoint is under its allowance) and counts it
-// as running; nil if none may. It drops the stale ones it passes. The
-// caller holds d.mu.
+// as running; nil if none may. It drops the stale ones it passes into
+// d.stale, for the caller to give back (takeStaleLocked, release) once it
+// has let go of d.mu. The caller holds d.mu.
 func (d *Dispatcher) takeReadyLocked() *Claim {
 	if d.busy >= d.cfg.Workers || len(d.ready) == 0 {
 		return nil
@@ -395,6 +410,7 @@ func (d *Dispatcher) takeReadyLocked() *Claim {
 		d.ready = append(d.ready[:i], d.ready[i+1:]...)
 		d.unreadyLocked(rc)
 		if stale {
+			d.stale = append(d.stale, rc.c)
 			d.forgetFlowLocked(rc.c.Endpoint.ID, f)
 			i--
 			continue
@@ -419,7 +435,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *Claim) {
 			d.leaveFlowLocked(c.Endpoint.ID)
 		}
 		c = d.takeReadyLocked()
+		stale := d.takeStaleLocked()
 		d.mu.Unlock()
+		d.release(ctx, stale)
 		d.wake() // room for another claim, and this endpoint may have more due
 	}
 }

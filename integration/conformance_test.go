@@ -30,7 +30,7 @@ const allFeatures = storetest.TxEnqueuer | storetest.InTxEnqueuer | storetest.No
 	storetest.Stats | storetest.TenantSecrets | storetest.BatchCompleter | storetest.ManyEnqueuer | storetest.InTxManyEnqueuer |
 	storetest.MatchEnqueuer | storetest.InTxMatchEnqueuer |
 	storetest.RateLimits |
-	storetest.Ordered | storetest.SharedRates
+	storetest.Ordered | storetest.SharedRates | storetest.Releaser
 
 // beginTx begins a transaction on a sqlstore's database.
 func beginTx(ctx context.Context, s webhook.Store) (*sql.Tx, error) {

@@ -75,6 +75,10 @@ type dialect interface {
 	// text of one JSON array holding, for each row, an array of the
 	// comma-separated expressions cols ('[]' for no rows).
 	jsonArrays(cols string) string
+	// pairsOf is a subquery reading its one parameter, the text of a JSON
+	// array of [delivery ID, token] string pairs, as rows of columns did
+	// and tok.
+	pairsOf() string
 
 	// writeTx runs fn in a transaction that holds the write lock from its
 	// start (the Store's inTx).

@@ -124,6 +124,10 @@ func (postgres) jsonArrays(cols string) string {
 	return `COALESCE(json_agg(json_build_array(` + cols + `))::text, '[]')`
 }
 
+func (postgres) pairsOf() string {
+	return `SELECT e->>0 AS did, e->>1 AS tok FROM json_array_elements(CAST(? AS json)) AS e`
+}
+
 // writeTx is a plain transaction: row locks do the rest. No transaction
 // stays open holding its connection and locks after fn panics.
 func (postgres) writeTx(ctx context.Context, s *Store, fn func(tx querier) error) error {

@@ -57,6 +57,10 @@ func (sqlite) jsonArrays(cols string) string {
 	return `json_group_array(json_array(` + cols + `))`
 }
 
+func (sqlite) pairsOf() string {
+	return `SELECT json_extract(value, '$[0]') AS did, json_extract(value, '$[1]') AS tok FROM json_each(?)`
+}
+
 // writeTx runs fn on the Store's writer (sqlite_writer.go), or else in
 // BEGIN IMMEDIATE so that two writers never both read and then fail to
 // upgrade.

@@ -9,7 +9,8 @@
 // Run finds the optional abilities (webhook.TxEnqueuer,
 // webhook.InTxEnqueuer, webhook.Notifier, webhook.Maintainer,
 // webhook.StatsReader, webhook.TenantSecretStore, webhook.BatchCompleter,
-// webhook.ManyEnqueuer, webhook.MatchEnqueuer and their InTx forms)
+// webhook.ManyEnqueuer, webhook.MatchEnqueuer and their InTx forms,
+// webhook.Releaser and the others its Features list)
 // by type assertion and
 // tests those too; a Suite says
 // exactly which to test, runs the subtests in parallel, and runs one area
@@ -173,6 +174,9 @@ const (
 	// endpoint's rate-limit bucket, kept in the Store, for each delivery
 	// of a rate-limited endpoint Claim hands out.
 	SharedRates
+	// Releaser: webhook.Releaser gives the leases of claims never
+	// attempted back, so their deliveries are claimable again at once.
+	Releaser
 
 	// Detect tests every ability the first store made implements.
 	Detect Features = 1 << 31
@@ -328,6 +332,7 @@ func (s Suite) abilities() []ability {
 		{RateLimits, "RateLimits", s.RateLimits, func(st webhook.Store) bool { _, ok := st.(webhook.RateLimitStore); return ok }},
 		{Ordered, "Ordered", s.Ordered, func(st webhook.Store) bool { o, ok := st.(webhook.OrderedStore); return ok && o.OrdersDeliveries() }},
 		{SharedRates, "SharedRates", s.SharedRates, func(st webhook.Store) bool { _, ok := st.(webhook.SharedRateStore); return ok }},
+		{Releaser, "Releaser", s.Releaser, func(st webhook.Store) bool { _, ok := st.(webhook.Releaser); return ok }},
 	}
 }
 

@@ -1,0 +1,85 @@
+package webhook_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/webhooktest"
+)
+
+// heldAhead publishes two events to a new endpoint limited to 2/s with a
+// burst of 1 on f, whose clock clk stands still: the first is sent, the
+// second is claimed ahead with the next token (Claim.NotBefore, 500 ms
+// away) and waits in the Dispatcher. It returns the endpoint and its
+// receiver.
+func heldAhead(t *testing.T, f *fixture) (*webhook.Endpoint, *webhooktest.Receiver) {
+	t.Helper()
+	rc := webhooktest.NewReceiver(t)
+	ep, _ := f.endpoint(t, webhook.EndpointParams{URL: rc.URL(), RateLimit: webhook.RateLimit{PerSecond: 2, Burst: 1}})
+	// One batch, so that one Claim finds both: the second with its token
+	// ahead (Claim.NotBefore).
+	_, err := f.d.PublishMany(context.Background(), []webhook.Event{{Type: "post.created"}, {Type: "post.created"}})
+	require.NoError(t, err)
+	holds(t, rc, 1, "the first goes; the second waits claimed for its token")
+	ds := f.deliveries(t, webhook.DeliveryFilter{EndpointID: ep.ID, State: webhook.StatePending})
+	require.Len(t, ds, 1)
+	return ep, rc
+}
+
+// A delivery claimed ahead and then dropped because its endpoint was
+// updated is given back to the Store (webhook.Releaser) and sent with
+// the new settings as soon as its token is due, not once its lease
+// (Config.Lease, 2 minutes) has ended.
+func TestUpdateReleasesClaimedAhead(t *testing.T) {
+	clk := newTestClock()
+	f := setup(t, func(c *webhook.Config) { c.Clock = clk.Now })
+	ep, rc := heldAhead(t, f)
+	_, err := f.d.UpdateEndpoint(context.Background(), ep.ID, webhook.EndpointParams{
+		URL: ep.URL, RateLimit: ep.RateLimit, Headers: http.Header{"X-Version": {"2"}},
+	})
+	require.NoError(t, err)
+	clk.Advance(time.Second) // the next tokens are due; the lease is far from over
+	eventually(t, func() bool { return rc.Len() == 2 }, "sent again at once, not after its lease")
+	assert.Equal(t, "2", rc.Requests()[1].Header.Get("X-Version"), "with the endpoint as it is now")
+	holds(t, rc, 2, "once")
+}
+
+// At Shutdown, a delivery claimed ahead that may not start yet (it waits
+// for its rate-limit token) is not waited for but given back: a second
+// Dispatcher on the Store sends it when its token is due, not once its
+// lease has ended.
+func TestShutdownReleasesClaimedAhead(t *testing.T) {
+	clk := newTestClock()
+	cfg := func(c *webhook.Config) { c.Clock = clk.Now }
+	f := setup(t, cfg)
+	_, rc := heldAhead(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), webhooktest.ShutdownTimeout)
+	defer cancel()
+	require.NoError(t, f.d.Shutdown(ctx), "Shutdown does not wait for a token that is not due")
+	holds(t, rc, 1, "nothing more after Shutdown")
+
+	next := webhook.Config{Clock: clk.Now, PollInterval: 5 * time.Millisecond}
+	webhooktest.StartDispatcher(t, f.store, &next)
+	clk.Advance(time.Second)
+	eventually(t, func() bool { return rc.Len() == 2 }, "the next Dispatcher sends it at once")
+	holds(t, rc, 2, "once")
+}
+
+// A delivery claimed ahead that waited for a place longer than it may
+// (half of what its lease leaves beyond the request: 40 s by default) is
+// not sent under that lease but given back, and so claimed and sent again
+// at once rather than once its lease has ended.
+func TestStaleClaimIsReleased(t *testing.T) {
+	clk := newTestClock()
+	f := setup(t, func(c *webhook.Config) { c.Clock = clk.Now })
+	_, rc := heldAhead(t, f)
+	clk.Advance(45 * time.Second) // stale; the lease (2 min) is not over
+	eventually(t, func() bool { return rc.Len() == 2 }, "claimed again and sent at once")
+	holds(t, rc, 2, "once")
+}
