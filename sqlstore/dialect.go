@@ -11,6 +11,8 @@ package sqlstore
 // point each:
 //
 //   - New: SQLite's single writer with group commit (liteWriter);
+//   - Claim: PostgreSQL's one-statement claim for endpoints that need
+//     nothing but the cap (claimFast), before the general way;
 //   - Enqueue: PostgreSQL's one-statement enqueue (enqueueOne);
 //   - enqueueMany: PostgreSQL's inserts with the rows as one JSON
 //     parameter (enqueue_many_pg.go);
