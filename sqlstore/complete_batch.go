@@ -405,12 +405,15 @@ func (s *Store) batchEndpoints(ctx context.Context, tx querier, ids []string, lo
 		return ep.ID, nil
 	}
 	if s.dialect == Postgres && len(ids) <= batchChunk {
+		// The batch's deliveries are looked up once, by primary key, in a
+		// materialized CTE: a subquery per endpoint filtered on
+		// endpoint_id could be planned as a scan of the endpoint's whole
+		// backlog.
 		list, in := s.inList(ids)
-		args := append(append([]any(nil), in...), in...)
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+endpointColumns+`,
-			array_to_string(ARRAY(SELECT d.id FROM {p}deliveries d WHERE d.endpoint_id = e.id AND d.id IN (`+list+`)), ',')
-			FROM {p}endpoints e WHERE e.id IN (SELECT endpoint_id FROM {p}deliveries WHERE id IN (`+list+`))
-			ORDER BY e.id`+map[bool]string{true: " FOR UPDATE"}[lock]), args...)
+		rows, err := tx.QueryContext(ctx, s.q(`WITH b AS MATERIALIZED (SELECT id, endpoint_id FROM {p}deliveries WHERE id IN (`+list+`))
+			SELECT `+endpointColumns+`, (SELECT string_agg(b.id, ',') FROM b WHERE b.endpoint_id = e.id)
+			FROM {p}endpoints e WHERE e.id IN (SELECT endpoint_id FROM b)
+			ORDER BY e.id`+map[bool]string{true: " FOR UPDATE OF e"}[lock]), in...)
 		if err != nil {
 			return nil, nil, err
 		}
