@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
+	"github.com/outhook/webhook/internal/uid"
 )
 
 // PublishMany is Publish for a batch (imports, backfills): it validates
@@ -146,7 +146,7 @@ func (d *Dispatcher) prepareBatch(ctx context.Context, events []Event) (*batch, 
 				continue
 			}
 			b.ds[k] = append(b.ds[k], &Delivery{
-				ID:            uuid.NewString(),
+				ID:            uid.New(),
 				EventID:       se.ID,
 				EventType:     se.Type,
 				TenantID:      se.TenantID,
