@@ -437,7 +437,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *Claim) {
 		c = d.takeReadyLocked()
 		stale := d.takeStaleLocked()
 		d.mu.Unlock()
-		d.release(ctx, stale)
+		if len(stale) > 0 { // beside the next attempt, which must start now (staleAfter)
+			d.goRun(func() { d.release(ctx, stale) })
+		}
 		d.wake() // room for another claim, and this endpoint may have more due
 	}
 }

@@ -139,7 +139,7 @@ func (s *Store) claim(ctx context.Context, tx querier, p webhook.ClaimParams) ([
 			case inactive != 0:
 				paused = append(paused, id)
 				exclude(ep) // its other rows wait too: look past them
-			case len(picked)+len(chosen)+len(rated) >= p.Limit:
+			case len(picked)+len(chosen)+len(rated)+len(ordered) >= p.Limit:
 				skipped = true
 			case p.MaxPerEndpoint > 0 && p.InFlight[ep]+taken[ep] >= p.MaxPerEndpoint:
 				exclude(ep)

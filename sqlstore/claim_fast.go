@@ -29,7 +29,10 @@ import (
 //
 // done reports that the general way has nothing to add: no row of another
 // kind was scanned, and the scan reached the end of the due rows or the
-// claim is full. Otherwise the general way runs with rest: p with the
+// claim is full. Each row of another kind the scan met keeps a place of
+// the Limit free for the general way, so a rate-limited or Ordered
+// endpoint's delivery is not passed over, claim after claim, for
+// later-due deliveries of plain endpoints. Otherwise the general way runs with rest: p with the
 // Limit left and the fast claims counted in InFlight.
 func (s *Store) claimFast(ctx context.Context, p webhook.ClaimParams) (claims []*webhook.Claim, rest webhook.ClaimParams, done bool, err error) {
 	now := clampNanos(p.Now)
@@ -61,7 +64,7 @@ func (s *Store) claimFast(ctx context.Context, p webhook.ClaimParams) (claims []
 		pick AS (SELECT j.id, row_number() OVER (ORDER BY j.due_at, j.id) AS ord FROM j
 			LEFT JOIN caps ON caps.ep = j.endpoint_id
 			WHERE NOT j.special AND j.rn <= COALESCE(caps.n, ?)
-			ORDER BY j.due_at, j.id LIMIT ?),
+			ORDER BY j.due_at, j.id LIMIT greatest(? - (SELECT count(*) FROM j WHERE j.special), 0)),
 		upd AS (UPDATE {p}deliveries d SET claim_token = ? || d.id, leased_until = ?
 			FROM pick WHERE d.id = pick.id RETURNING d.*),
 		sum AS (SELECT count(*) AS scanned, count(*) FILTER (WHERE special) AS specials, max(async) AS async FROM j)

@@ -122,6 +122,18 @@ func (s Suite) SharedRates(t *testing.T) {
 		assert.ElementsMatch(t, ids(free), gotFree, "claimed behind 39 deliveries waiting for a token")
 	})
 
+	t.Run("an older delivery with a token is not passed over for later ones of plain endpoints", func(t *testing.T) {
+		f, _ := optional[webhook.SharedRateStore](t, newStore, "SharedRateStore")
+		limited := f.createEndpoint(limitedTo(10, 10))
+		old := f.publish(1, base, limited)
+		for range 6 {
+			f.publish(1, at(time.Second), f.createEndpoint())
+		}
+		cs := f.claimP(webhook.ClaimParams{Now: at(2 * time.Second), Lease: lease, Limit: 2, MaxPerEndpoint: 4})
+		require.Len(t, cs, 2)
+		assert.Contains(t, deliveryIDs(cs), old[0].ID, "the first claim takes the oldest due delivery, which has a token")
+	})
+
 	t.Run("concurrent Claims never grant one token twice", func(t *testing.T) {
 		f, _ := optional[webhook.SharedRateStore](t, newStore, "SharedRateStore")
 		ep := f.createEndpoint(limitedTo(100, 5))
