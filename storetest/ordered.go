@@ -166,14 +166,7 @@ func (s Suite) Ordered(t *testing.T) {
 
 	t.Run("an ordered endpoint's due head is not passed over for later ones of plain endpoints", func(t *testing.T) {
 		f := setup(t, newStore)
-		ord := f.createEndpoint(ordered)
-		head := f.publish(1, base, ord)
-		for range 6 {
-			f.publish(1, at(time.Second), f.createEndpoint())
-		}
-		cs := f.claimP(webhook.ClaimParams{Now: at(2 * time.Second), Lease: lease, Limit: 2, MaxPerEndpoint: 4})
-		require.Len(t, cs, 2)
-		assert.Contains(t, deliveryIDs(cs), head[0].ID, "the first claim takes the oldest due delivery, the ordered head")
+		f.oldestFirstBesidePlain(f.createEndpoint(ordered))
 	})
 
 	t.Run("concurrent Claims never hold two of one ordered endpoint", func(t *testing.T) {

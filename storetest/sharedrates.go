@@ -23,6 +23,22 @@ func (f *fixture) claimRated(now time.Time, limit int, def webhook.RateLimit, ah
 	return f.claimP(webhook.ClaimParams{Now: now, Lease: lease, Limit: limit, RateLimit: def, RateAhead: ahead})
 }
 
+// oldestFirstBesidePlain publishes one delivery for ep, then, a second
+// later, one for each of six plain endpoints, and requires a Claim of 2
+// to include ep's, the oldest due: a Store must not pass over an endpoint
+// that needs more work to claim (a rate limit, ordering) for later-due
+// deliveries of plain ones.
+func (f *fixture) oldestFirstBesidePlain(ep *webhook.Endpoint) {
+	f.t.Helper()
+	old := f.publish(1, base, ep)
+	for range 6 {
+		f.publish(1, at(time.Second), f.createEndpoint())
+	}
+	cs := f.claimP(webhook.ClaimParams{Now: at(2 * time.Second), Lease: lease, Limit: 2, MaxPerEndpoint: 4})
+	require.Len(f.t, cs, 2)
+	assert.Contains(f.t, deliveryIDs(cs), old[0].ID, "the first claim takes the oldest due delivery")
+}
+
 // SharedRates tests webhook.SharedRateStore: Claim takes a token of a
 // rate-limited endpoint's bucket, kept in the Store, for each delivery it
 // hands out, so that every caller of Claim draws on one budget; a token
@@ -124,14 +140,7 @@ func (s Suite) SharedRates(t *testing.T) {
 
 	t.Run("an older delivery with a token is not passed over for later ones of plain endpoints", func(t *testing.T) {
 		f, _ := optional[webhook.SharedRateStore](t, newStore, "SharedRateStore")
-		limited := f.createEndpoint(limitedTo(10, 10))
-		old := f.publish(1, base, limited)
-		for range 6 {
-			f.publish(1, at(time.Second), f.createEndpoint())
-		}
-		cs := f.claimP(webhook.ClaimParams{Now: at(2 * time.Second), Lease: lease, Limit: 2, MaxPerEndpoint: 4})
-		require.Len(t, cs, 2)
-		assert.Contains(t, deliveryIDs(cs), old[0].ID, "the first claim takes the oldest due delivery, which has a token")
+		f.oldestFirstBesidePlain(f.createEndpoint(limitedTo(10, 10)))
 	})
 
 	t.Run("concurrent Claims never grant one token twice", func(t *testing.T) {
