@@ -22,7 +22,7 @@ func ExampleTakeRateToken() {
 			fmt.Printf("delivery %d: no token within the horizon; it stays pending\n", i)
 			continue
 		}
-		state = after // stored with the lease, in the same transaction
+		state = after                                                 // stored with the lease, in the same transaction
 		fmt.Printf("delivery %d: token due in %v\n", i, due.Sub(now)) // later than now: Claim.NotBefore
 	}
 	// Output:
