@@ -23,10 +23,7 @@ type flow struct {
 
 // limitOf is the rate limit in force for ep: its own, or Config's.
 func (d *Dispatcher) limitOf(ep *Endpoint) RateLimit {
-	if !ep.RateLimit.IsZero() {
-		return ep.RateLimit
-	}
-	return d.cfg.RateLimit
+	return ep.RateLimit.or(d.cfg.RateLimit)
 }
 
 // claimLookahead is how far ahead of a rate-limited endpoint's next token

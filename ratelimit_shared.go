@@ -74,14 +74,13 @@ func TakeRateToken(l RateLimit, tat, now time.Time, ahead time.Duration) (due, a
 // its own, or p.RateLimit when it has none. Its PerSecond is 0 when ep is
 // unlimited.
 func (p ClaimParams) RateLimitOf(ep *Endpoint) RateLimit {
-	if !ep.RateLimit.IsZero() {
-		return ep.RateLimit
-	}
-	return p.RateLimit
+	return ep.RateLimit.or(p.RateLimit)
 }
 
-// sharedRates reports whether the Store keeps the rate-limit buckets.
-func (d *Dispatcher) sharedRates() bool {
-	_, ok := d.store.(SharedRateStore)
-	return ok
+// or is r, or def when r sets no limit.
+func (r RateLimit) or(def RateLimit) RateLimit {
+	if r.IsZero() {
+		return def
+	}
+	return r
 }

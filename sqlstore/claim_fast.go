@@ -76,7 +76,7 @@ func (s *Store) claimFast(ctx context.Context, p webhook.ClaimParams) (claims []
 			LEFT JOIN {p}events ev ON ev.id = d.event_id
 		ORDER BY pick.ord`),
 		now, now, pgArray(excluded), scan,
-		!p.RateLimit.IsZero() && p.RateLimit.PerSecond > 0,
+		p.RateLimit.PerSecond > 0,
 		pgArray(capEps), pgIntArray(capN), maxPer, p.Limit,
 		token, clampNanos(p.Now.Add(p.Lease)))
 	if err != nil {
