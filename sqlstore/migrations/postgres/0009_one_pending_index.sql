@@ -1,0 +1,12 @@
+-- outhook schema, version 9 (PostgreSQL): one partial index of pending
+-- deliveries per endpoint instead of two.
+--
+-- deliveries_pending_idx (endpoint_id, created_at) WHERE state = 'pending'
+-- (version 3, for Stats) and deliveries_ordered_idx (endpoint_id, seq NULLS
+-- FIRST, created_at, id) WHERE state = 'pending' (version 5, for the head
+-- of an Ordered endpoint) hold the same rows under the same leading column,
+-- and the second has every column Stats reads (a count and the oldest
+-- created_at per endpoint, which reads all of an endpoint's pending rows
+-- either way). Every published delivery added an entry to both; it now
+-- adds one.
+DROP INDEX IF EXISTS {prefix}deliveries_pending_idx;
