@@ -53,28 +53,42 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 // insertLocked stores ev and its deliveries, checked already; s.mu is
 // held.
 func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Delivery) {
-	er := &eventRec{ev: *ev, seq: s.nextSeq(), deliveries: make([]*deliveryRec, 0, len(deliveries))}
+	s.insertEachLocked(ev, len(deliveries), func(i int, d *webhook.Delivery) { *d = *deliveries[i] })
+}
+
+// insertEachLocked stores ev and n deliveries, checked already, each
+// written in place by fill(i, d), so that none is made only to be copied;
+// s.mu is held.
+func (s *Store) insertEachLocked(ev *webhook.StoredEvent, n int, fill func(i int, d *webhook.Delivery)) {
+	er, first := newEventRec(n)
+	er.ev = *ev
+	er.seq = s.nextSeq()
 	er.ev.Body = slices.Clone(ev.Body)
 	er.ev.Metadata = maps.Clone(ev.Metadata)
 	s.events[ev.ID] = er
-	if len(deliveries) == 0 {
+	if n == 0 {
 		heap.Push(&s.empty, er)
 	}
-	for _, d := range deliveries {
-		dr := &deliveryRec{d: *d, seq: s.nextSeq(), ev: er, index: -1}
+	for i := 0; i < n; i++ {
+		dr := first
+		if i > 0 || dr == nil {
+			dr = &deliveryRec{}
+		}
+		fill(i, &dr.d)
+		dr.seq, dr.ev, dr.index = s.nextSeq(), er, -1
 		if dr.d.State == "" {
 			dr.d.State = webhook.StatePending
 		}
-		s.deliveries[d.ID] = dr
+		s.deliveries[dr.d.ID] = dr
 		er.deliveries = append(er.deliveries, dr)
-		ep := s.endpoints[d.EndpointID]
+		ep := s.endpoints[dr.d.EndpointID]
 		if ep == nil || ep.ep.Disabled {
 			dr.d.State = webhook.StateFailed
 			dr.d.LastError = webhook.ReasonEndpointDisabled
 		}
 		if ep != nil {
 			dr.ep = ep
-			ep.deliveries[d.ID] = dr
+			ep.deliveries[dr.d.ID] = dr
 		}
 		if dr.d.State == webhook.StatePending {
 			heap.Push(&ep.pending, dr)
@@ -83,6 +97,23 @@ func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Deli
 			heap.Push(&s.ended, dr)
 		}
 	}
+}
+
+// newEventRec returns an empty eventRec with room for n deliveries. For
+// one delivery, the usual fan-out, the event, the record of its delivery
+// (first) and the array of its deliveries are one allocation; otherwise
+// first is nil.
+func newEventRec(n int) (er *eventRec, first *deliveryRec) {
+	if n != 1 {
+		return &eventRec{deliveries: make([]*deliveryRec, 0, n)}, nil
+	}
+	b := &struct {
+		er  eventRec
+		dr  deliveryRec
+		one [1]*deliveryRec
+	}{}
+	b.er.deliveries = b.one[:0:1]
+	return &b.er, &b.dr
 }
 
 // Claim leases up to p.Limit due deliveries, oldest due first, honouring
