@@ -91,10 +91,10 @@ func (s *Store) insertEachLocked(ev *webhook.StoredEvent, n int, fill func(i int
 			ep.deliveries[dr.d.ID] = dr
 		}
 		if dr.d.State == webhook.StatePending {
-			heap.Push(&ep.pending, dr)
+			ep.pending.push(dr)
 			s.fixReady(ep)
 		} else {
-			heap.Push(&s.ended, dr)
+			s.ended.push(dr)
 		}
 	}
 }
@@ -176,11 +176,11 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 				notBefore = due
 			}
 		}
-		heap.Pop(&er.pending)
+		er.pending.pop()
 		st.taken++
 		dr.token = uid.New()
 		dr.leaseUntil = p.Now.Add(p.Lease)
-		heap.Push(&s.leased, dr)
+		s.leased.push(dr)
 		er.leased[dr.d.ID] = dr
 		s.fixReady(er) // after leased changed: an Ordered endpoint leaves
 
@@ -209,9 +209,9 @@ func (s *Store) expireLeases(now time.Time) {
 		if dr == nil || dr.leaseUntil.After(now) {
 			return
 		}
-		heap.Pop(&s.leased)
+		s.leased.pop()
 		delete(dr.ep.leased, dr.d.ID) // due again: one place at a time
-		heap.Push(&dr.ep.pending, dr)
+		dr.ep.pending.push(dr)
 		s.fixReady(dr.ep)
 	}
 }
@@ -282,19 +282,19 @@ func (s *Store) complete(c webhook.Completion) (*webhook.Endpoint, bool, error) 
 	case webhook.OutcomeSuccess:
 		dr.d.State = webhook.StateSucceeded
 		dr.d.LastError = ""
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 		er.ep.ConsecutiveFailures = 0
 		er.ep.LastSuccessAt = c.Now
 	case webhook.OutcomeRetry:
 		dr.d.LastError = c.Attempt.Error
 		dr.d.NextAttemptAt = c.RetryAt
-		heap.Push(&er.pending, dr)
+		er.pending.push(dr)
 		er.ep.LastFailureAt = c.Now
 		er.ep.LastFailureReason = c.Attempt.Error
 	case webhook.OutcomeFail:
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = c.Attempt.Error
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 		er.ep.ConsecutiveFailures++
 		er.ep.LastFailureAt = c.Now
 		er.ep.LastFailureReason = c.Attempt.Error
@@ -362,7 +362,7 @@ func (s *Store) requeue(er *endpointRec, drs []*deliveryRec, now time.Time) int 
 		dr.token = "" // a lease from before is over
 		dr.d.NextAttemptAt = now
 		dr.d.UpdatedAt = now
-		heap.Push(&er.pending, dr)
+		er.pending.push(dr)
 	}
 	s.fixReady(er)
 	return len(drs)

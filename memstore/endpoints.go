@@ -122,7 +122,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 		if c.Ordered {
 			er.pending.order = bySeq
 		}
-		heap.Init(&er.pending)
+		er.pending.init()
 	}
 	s.fixReady(er)
 	return nil
@@ -203,7 +203,7 @@ func (s *Store) failPending(er *endpointRec, now time.Time) {
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = webhook.ReasonEndpointDisabled
 		dr.d.UpdatedAt = now
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 	}
 	for len(er.pending.items) > 0 {
 		end(er.pending.items[len(er.pending.items)-1])
