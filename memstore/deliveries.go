@@ -9,6 +9,7 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/owned"
 	"github.com/outhook/webhook/internal/uid"
 )
 
@@ -46,24 +47,27 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 		}
 		seen[d.ID] = true
 	}
-	s.insertLocked(ev, deliveries)
+	s.insertLocked(ev, owned.Given(ctx), deliveries)
 	return nil
 }
 
 // insertLocked stores ev and its deliveries, checked already; s.mu is
-// held.
-func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Delivery) {
-	s.insertEachLocked(ev, len(deliveries), func(i int, d *webhook.Delivery) { *d = *deliveries[i] })
+// held. given: see insertEachLocked.
+func (s *Store) insertLocked(ev *webhook.StoredEvent, given bool, deliveries []*webhook.Delivery) {
+	s.insertEachLocked(ev, given, len(deliveries), func(i int, d *webhook.Delivery) { *d = *deliveries[i] })
 }
 
 // insertEachLocked stores ev and n deliveries, checked already, each
 // written in place by fill(i, d), so that none is made only to be copied;
-// s.mu is held.
-func (s *Store) insertEachLocked(ev *webhook.StoredEvent, n int, fill func(i int, d *webhook.Delivery)) {
+// s.mu is held. The Store keeps a copy of ev.Body, or, if given (the
+// Dispatcher's Publish handed it over: internal/owned), ev.Body itself.
+func (s *Store) insertEachLocked(ev *webhook.StoredEvent, given bool, n int, fill func(i int, d *webhook.Delivery)) {
 	er, first := newEventRec(n)
 	er.ev = *ev
 	er.seq = s.nextSeq()
-	er.ev.Body = slices.Clone(ev.Body)
+	if !given {
+		er.ev.Body = slices.Clone(ev.Body)
+	}
 	er.ev.Metadata = maps.Clone(ev.Metadata)
 	s.events[ev.ID] = er
 	if n == 0 {

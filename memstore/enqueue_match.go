@@ -8,6 +8,7 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/owned"
 	"github.com/outhook/webhook/internal/uid"
 )
 
@@ -25,11 +26,12 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	return s.matchLocked(ev, now)
+	return s.matchLocked(ev, now, owned.Given(ctx))
 }
 
-// matchLocked is EnqueueMatching with s.mu held.
-func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error) {
+// matchLocked is EnqueueMatching with s.mu held; given says ev.Body is
+// the Store's to keep (see insertEachLocked).
+func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time, given bool) (int, error) {
 	if _, ok := s.events[ev.ID]; ok {
 		return 0, fmt.Errorf("memstore: event %q: %w", ev.ID, webhook.ErrDuplicateEvent)
 	}
@@ -47,7 +49,7 @@ func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error)
 		return cmp.Compare(a.seq, b.seq)
 	})
 	due := ev.DueAt(now)
-	s.insertEachLocked(ev, len(recs), func(i int, d *webhook.Delivery) {
+	s.insertEachLocked(ev, given, len(recs), func(i int, d *webhook.Delivery) {
 		*d = webhook.Delivery{
 			ID:            uid.New(),
 			EventID:       ev.ID,
