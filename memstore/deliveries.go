@@ -92,7 +92,7 @@ func (s *Store) insertEachLocked(ev *webhook.StoredEvent, given bool, n int, fil
 		}
 		if ep != nil {
 			dr.ep = ep
-			ep.deliveries[dr.d.ID] = dr
+			ep.link(dr)
 		}
 		if dr.d.State == webhook.StatePending {
 			ep.pending.push(dr)
@@ -344,7 +344,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 		return 0, notFound("endpoint", p.EndpointID)
 	}
 	var failed []*deliveryRec
-	for _, dr := range er.deliveries {
+	for dr := er.deliveries; dr != nil; dr = dr.epNext {
 		if dr.d.State == webhook.StateFailed && !dr.d.CreatedAt.Before(p.Since) {
 			failed = append(failed, dr)
 		}

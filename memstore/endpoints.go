@@ -40,12 +40,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 		secrets = []webhook.Secret{secret}
 	}
 	er := &endpointRec{
-		ep:         *ep.Clone(),
-		seq:        s.nextSeq(),
-		secrets:    secrets,
-		deliveries: make(map[string]*deliveryRec),
-		leased:     make(map[string]*deliveryRec),
-		qindex:     -1,
+		ep:      *ep.Clone(),
+		seq:     s.nextSeq(),
+		secrets: secrets,
+		leased:  make(map[string]*deliveryRec),
+		qindex:  -1,
 	}
 	if ep.Ordered {
 		er.pending.order = bySeq
@@ -145,10 +144,10 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		heap.Remove(&s.ready, er.qindex)
 	}
 	touched := make(map[*eventRec]bool)
-	for did, dr := range er.deliveries {
+	for dr := er.deliveries; dr != nil; dr = dr.epNext {
 		unqueue(dr)
 		dr.token = ""
-		delete(s.deliveries, did)
+		delete(s.deliveries, dr.d.ID)
 		touched[dr.ev] = true
 	}
 	for ev := range touched {

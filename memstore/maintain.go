@@ -96,7 +96,7 @@ func (s *Store) pruneDeliveries(cutoff time.Time, limit int) int {
 		gone[dr] = true
 		delete(s.deliveries, dr.d.ID)
 		if dr.ep != nil {
-			delete(dr.ep.deliveries, dr.d.ID)
+			dr.ep.unlink(dr)
 		}
 	}
 	touched := make(map[*eventRec]bool)
