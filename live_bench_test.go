@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ func BenchmarkMemstoreLive(b *testing.B) {
 		var wg sync.WaitGroup
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0, faults0 := cpuTime(), minorFaults()
+		cpu0, faults0, gs0 := cpuTime(), minorFaults(), goroutinesCreated()
 		for g := 0; g < liveInFlight; g++ {
 			wg.Add(1)
 			go func() {
@@ -123,6 +124,7 @@ func BenchmarkMemstoreLive(b *testing.B) {
 		b.ReportMetric(float64(r.conns.Load()), "conns")
 		b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		b.ReportMetric(float64(minorFaults()-faults0)/float64(b.N), "faults/op")
+		b.ReportMetric(float64(goroutinesCreated()-gs0)/float64(b.N), "goroutines/op")
 	})
 	b.Run("memstore", func(b *testing.B) {
 		r := newLiveReceiver()
@@ -145,7 +147,7 @@ func BenchmarkMemstoreLive(b *testing.B) {
 		var wg sync.WaitGroup
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0, faults0 := cpuTime(), minorFaults()
+		cpu0, faults0, gs0 := cpuTime(), minorFaults(), goroutinesCreated()
 		for g := 0; g < 4; g++ {
 			wg.Add(1)
 			go func() {
@@ -172,6 +174,7 @@ func BenchmarkMemstoreLive(b *testing.B) {
 		b.ReportMetric(float64(r.conns.Load()), "conns")
 		b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		b.ReportMetric(float64(minorFaults()-faults0)/float64(b.N), "faults/op")
+		b.ReportMetric(float64(goroutinesCreated()-gs0)/float64(b.N), "goroutines/op")
 	})
 }
 
@@ -191,4 +194,14 @@ func minorFaults() int64 {
 		return 0
 	}
 	return ru.Minflt
+}
+
+// goroutinesCreated is how many goroutines the process started so far.
+func goroutinesCreated() uint64 {
+	m := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return m[0].Value.Uint64()
 }
