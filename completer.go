@@ -51,21 +51,30 @@ type completer struct {
 	room    chan struct{} // a token per completion handed over and not yet written
 }
 
-// pendingCompletion is one attempt's completion waiting to be recorded.
+// pendingCompletion is one attempt's completion waiting to be recorded,
+// and what the attempt does once it is (done): the attempt, its
+// completion and what done needs, in one allocation per attempt (deliver
+// makes it).
 type pendingCompletion struct {
+	d        *Dispatcher
 	ctx      context.Context // the attempt's: its values, not its cancellation
 	deadline time.Time       // when recording it is given up
-	comp     Completion
-	then     func(context.Context, CompletionResult) // what the attempt does with the result
+	comp     Completion      // comp.Attempt is &attempt
+	attempt  Attempt
+	claim    *Claim
+	detail   string // the raw transport error, for the log
+	// held: the attempt keeps its place in the endpoint's allowance until
+	// it is recorded (see deliver).
+	held bool
 }
 
-// recordAsync hands comp to the completer, which calls then with the
-// result once its batch is written, or with an error if deadline passes
-// or Shutdown gives up first; ctx gives its values to the recording, not
+// recordAsync hands p to the completer, which calls p.done with the
+// result once its batch is written, or with an error if p.deadline passes
+// or Shutdown gives up first; p.ctx gives its values to the recording, not
 // its cancellation. It waits only while the queue is full. It reports
 // false, having called nothing, if the Store has no BatchCompleter: the
-// caller records comp itself.
-func (d *Dispatcher) recordAsync(ctx context.Context, deadline time.Time, comp Completion, then func(context.Context, CompletionResult)) bool {
+// caller records p itself.
+func (d *Dispatcher) recordAsync(p *pendingCompletion) bool {
 	bc, ok := d.store.(BatchCompleter)
 	if !ok {
 		return false
@@ -74,10 +83,9 @@ func (d *Dispatcher) recordAsync(ctx context.Context, deadline time.Time, comp C
 	select {
 	case c.room <- struct{}{}:
 	case <-d.abortRec.Done():
-		then(ctx, CompletionResult{Err: d.abortRec.Err()})
+		p.done(p.ctx, CompletionResult{Err: d.abortRec.Err()})
 		return true
 	}
-	p := &pendingCompletion{ctx: ctx, deadline: deadline, comp: comp, then: then}
 	c.mu.Lock()
 	c.queue = append(c.queue, p)
 	if !c.running {
@@ -123,7 +131,7 @@ func (d *Dispatcher) flushLoop(bc BatchCompleter) {
 		// goroutines pile up.
 		d.goRun(func() {
 			for i, p := range batch {
-				p.then(p.ctx, results[i])
+				p.done(p.ctx, results[i])
 				<-c.room
 			}
 		})

@@ -59,7 +59,9 @@ func (r response) detail() string {
 // it is recorded; if not, the caller gives it back.
 func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	ep := c.Endpoint
-	a := &Attempt{
+	p := &pendingCompletion{d: d, ctx: ctx, claim: c}
+	a := &p.attempt
+	*a = Attempt{
 		ID:         uid.New(),
 		DeliveryID: c.Delivery.ID,
 		EventID:    c.Delivery.EventID,
@@ -88,7 +90,8 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 	now := d.cfg.Clock()
 	fillAttempt(a, resp, now)
 
-	comp := Completion{DeliveryID: a.DeliveryID, Token: c.Token, Attempt: a, Now: now}
+	comp := &p.comp
+	*comp = Completion{DeliveryID: a.DeliveryID, Token: c.Token, Attempt: a, Now: now}
 	switch {
 	case resp.success():
 		comp.Outcome = OutcomeSuccess
@@ -102,29 +105,36 @@ func (d *Dispatcher) deliver(ctx context.Context, c *Claim) (held bool) {
 		comp.Outcome = OutcomeRetry
 		comp.RetryAt = now.Add(d.retryDelay(a.Number, resp.retryAfter))
 	}
-	detail := resp.detail()
+	p.detail = resp.detail()
 	// A failure may disable the endpoint: it keeps its place in the
 	// endpoint's allowance until it is recorded, so no attempt goes to an
 	// endpoint whose disabling is on its way to the Store. A success frees
 	// it at once.
-	held = comp.Outcome != OutcomeSuccess
-	then := func(rctx context.Context, r CompletionResult) {
-		d.recorded(rctx, c, comp, detail, r)
-		if r.Disabled {
-			d.dropReady(rctx, ep.ID, true) // the disable ended them
-		}
-		if held {
-			d.leaveFlow(ctx, ep.ID)
-		}
-	}
-	if d.recordAsync(ctx, time.Now().Add(d.cfg.recordTimeout()), comp, then) {
-		return held // the completer records it; this attempt's worker is free
+	p.held = comp.Outcome != OutcomeSuccess
+	p.deadline = time.Now().Add(d.cfg.recordTimeout())
+	if d.recordAsync(p) {
+		return p.held // the completer records it; this attempt's worker is free
 	}
 	rctx, cancel := d.recordContext(ctx)
 	defer cancel()
-	after, disabled, err := d.store.Complete(rctx, comp)
-	then(rctx, CompletionResult{Endpoint: after, Disabled: disabled, Err: err})
-	return held
+	after, disabled, err := d.store.Complete(rctx, *comp)
+	p.done(rctx, CompletionResult{Endpoint: after, Disabled: disabled, Err: err})
+	return p.held
+}
+
+// done is what an attempt does once its completion is recorded, with
+// rctx the recording's context: the log line and hooks (recorded), the
+// deliveries claimed ahead dropped if it disabled the endpoint, and the
+// attempt's place in the endpoint's allowance given back if it held one.
+func (p *pendingCompletion) done(rctx context.Context, r CompletionResult) {
+	d, epID := p.d, p.claim.Endpoint.ID
+	d.recorded(rctx, p.claim, p.comp, p.detail, r)
+	if r.Disabled {
+		d.dropReady(rctx, epID, true) // the disable ended them
+	}
+	if p.held {
+		d.leaveFlow(p.ctx, epID)
+	}
 }
 
 // recorded does what follows the recording of an attempt: a log line, and

@@ -43,6 +43,11 @@ type Dispatcher struct {
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 
+	// givesBodies: Config.Envelope is DefaultEnvelope, whose every body is
+	// a slice of its own, which Publish hands over to the Store to keep
+	// (internal/owned) rather than to copy.
+	givesBodies bool
+
 	// abortRec is cancelled when Shutdown ends (its context expired, or
 	// everything returned): it aborts attempts still being recorded.
 	abortRec       context.Context
@@ -86,6 +91,8 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		cancel: func() {}, // replaced by Start
+
+		givesBodies: cfg == nil || cfg.Envelope == nil,
 	}
 	d.completer.room = make(chan struct{}, 4*c.Workers)
 	d.abortRec, d.cancelAbortRec = context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/outhook/webhook/internal/owned"
 	"github.com/outhook/webhook/internal/uid"
 )
 
@@ -125,7 +126,11 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	if stored.Metadata, err = d.eventMetadata(ctx); err != nil {
 		return Event{}, err
 	}
-	n, err := d.fanOut(ctx, stored, enqueue, match)
+	fctx := ctx
+	if d.givesBodies {
+		fctx = owned.Give(ctx) // the body is not used again here
+	}
+	n, err := d.fanOut(fctx, stored, enqueue, match)
 	switch {
 	case errors.Is(err, ErrDuplicateEvent):
 		return d.duplicate(ctx, ev, err)

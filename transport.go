@@ -39,7 +39,8 @@ var ErrNotHTTPS = errors.New("webhook: destination URL is not https")
 // a 10 s connect timeout, 30 s for the whole request, no redirects followed
 // (the 3xx response is returned and counts as a failure), no proxy from the
 // environment, a keep-alive pool sized for workers concurrent requests
-// (all of them may go to one host), and, unless allowPrivate, a guard that refuses at dial time, after
+// (all of them may go to one host), no compression asked for, and, unless
+// allowPrivate, a guard that refuses at dial time, after
 // DNS resolution, any address that is not public (loopback, private,
 // link-local, multicast, unspecified, carrier-grade NAT, documentation and
 // other reserved ranges), so DNS rebinding cannot slip past it.
@@ -99,6 +100,10 @@ func NewClientWithOptions(o ClientOptions) *http.Client {
 		ResponseHeaderTimeout:  request,
 		MaxResponseHeaderBytes: 64 << 10,
 		ExpectContinueTimeout:  time.Second,
+		// No "Accept-Encoding: gzip": an answer is read for an excerpt of
+		// at most ResponseExcerptDefault bytes, which compression saves
+		// nothing on, while the header costs every request and answer.
+		DisableCompression: true,
 	}
 	var rt http.RoundTripper = tr
 	if o.HTTPSOnly {

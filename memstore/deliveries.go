@@ -9,6 +9,7 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/owned"
 	"github.com/outhook/webhook/internal/uid"
 )
 
@@ -46,43 +47,77 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 		}
 		seen[d.ID] = true
 	}
-	s.insertLocked(ev, deliveries)
+	s.insertLocked(ev, owned.Given(ctx), deliveries)
 	return nil
 }
 
 // insertLocked stores ev and its deliveries, checked already; s.mu is
-// held.
-func (s *Store) insertLocked(ev *webhook.StoredEvent, deliveries []*webhook.Delivery) {
-	er := &eventRec{ev: *ev, seq: s.nextSeq(), deliveries: make([]*deliveryRec, 0, len(deliveries))}
-	er.ev.Body = slices.Clone(ev.Body)
+// held. given: see insertEachLocked.
+func (s *Store) insertLocked(ev *webhook.StoredEvent, given bool, deliveries []*webhook.Delivery) {
+	s.insertEachLocked(ev, given, len(deliveries), func(i int, d *webhook.Delivery) { *d = *deliveries[i] })
+}
+
+// insertEachLocked stores ev and n deliveries, checked already, each
+// written in place by fill(i, d), so that none is made only to be copied;
+// s.mu is held. The Store keeps a copy of ev.Body, or, if given (the
+// Dispatcher's Publish handed it over: internal/owned), ev.Body itself.
+func (s *Store) insertEachLocked(ev *webhook.StoredEvent, given bool, n int, fill func(i int, d *webhook.Delivery)) {
+	er, first := newEventRec(n)
+	er.ev = *ev
+	er.seq = s.nextSeq()
+	if !given {
+		er.ev.Body = slices.Clone(ev.Body)
+	}
 	er.ev.Metadata = maps.Clone(ev.Metadata)
 	s.events[ev.ID] = er
-	if len(deliveries) == 0 {
+	if n == 0 {
 		heap.Push(&s.empty, er)
 	}
-	for _, d := range deliveries {
-		dr := &deliveryRec{d: *d, seq: s.nextSeq(), ev: er, index: -1}
+	for i := 0; i < n; i++ {
+		dr := first
+		if i > 0 || dr == nil {
+			dr = &deliveryRec{}
+		}
+		fill(i, &dr.d)
+		dr.seq, dr.ev, dr.index = s.nextSeq(), er, -1
 		if dr.d.State == "" {
 			dr.d.State = webhook.StatePending
 		}
-		s.deliveries[d.ID] = dr
+		s.deliveries[dr.d.ID] = dr
 		er.deliveries = append(er.deliveries, dr)
-		ep := s.endpoints[d.EndpointID]
+		ep := s.endpoints[dr.d.EndpointID]
 		if ep == nil || ep.ep.Disabled {
 			dr.d.State = webhook.StateFailed
 			dr.d.LastError = webhook.ReasonEndpointDisabled
 		}
 		if ep != nil {
 			dr.ep = ep
-			ep.deliveries[d.ID] = dr
+			ep.link(dr)
 		}
 		if dr.d.State == webhook.StatePending {
-			heap.Push(&ep.pending, dr)
+			ep.pending.push(dr)
 			s.fixReady(ep)
 		} else {
-			heap.Push(&s.ended, dr)
+			s.ended.push(dr)
 		}
 	}
+}
+
+// newEventRec returns an empty eventRec with room for n deliveries. For
+// one delivery, the usual fan-out, the event, the record of its delivery
+// (first) and the array of its deliveries are one allocation; otherwise
+// first is nil.
+func newEventRec(n int) (er *eventRec, first *deliveryRec) {
+	if n != 1 {
+		return &eventRec{deliveries: make([]*deliveryRec, 0, n)}, nil
+	}
+	b := &struct {
+		er  eventRec
+		dr  deliveryRec
+		one [1]*deliveryRec
+	}{}
+	b.er.deliveries = b.one[:0:1]
+	return &b.er, &b.dr
 }
 
 // Claim leases up to p.Limit due deliveries, oldest due first, honouring
@@ -145,11 +180,11 @@ func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Cl
 				notBefore = due
 			}
 		}
-		heap.Pop(&er.pending)
+		er.pending.pop()
 		st.taken++
 		dr.token = uid.New()
 		dr.leaseUntil = p.Now.Add(p.Lease)
-		heap.Push(&s.leased, dr)
+		s.leased.push(dr)
 		er.leased[dr.d.ID] = dr
 		s.fixReady(er) // after leased changed: an Ordered endpoint leaves
 
@@ -178,9 +213,9 @@ func (s *Store) expireLeases(now time.Time) {
 		if dr == nil || dr.leaseUntil.After(now) {
 			return
 		}
-		heap.Pop(&s.leased)
+		s.leased.pop()
 		delete(dr.ep.leased, dr.d.ID) // due again: one place at a time
-		heap.Push(&dr.ep.pending, dr)
+		dr.ep.pending.push(dr)
 		s.fixReady(dr.ep)
 	}
 }
@@ -251,19 +286,19 @@ func (s *Store) complete(c webhook.Completion) (*webhook.Endpoint, bool, error) 
 	case webhook.OutcomeSuccess:
 		dr.d.State = webhook.StateSucceeded
 		dr.d.LastError = ""
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 		er.ep.ConsecutiveFailures = 0
 		er.ep.LastSuccessAt = c.Now
 	case webhook.OutcomeRetry:
 		dr.d.LastError = c.Attempt.Error
 		dr.d.NextAttemptAt = c.RetryAt
-		heap.Push(&er.pending, dr)
+		er.pending.push(dr)
 		er.ep.LastFailureAt = c.Now
 		er.ep.LastFailureReason = c.Attempt.Error
 	case webhook.OutcomeFail:
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = c.Attempt.Error
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 		er.ep.ConsecutiveFailures++
 		er.ep.LastFailureAt = c.Now
 		er.ep.LastFailureReason = c.Attempt.Error
@@ -309,7 +344,7 @@ func (s *Store) Requeue(ctx context.Context, p webhook.RequeueParams) (int, erro
 		return 0, notFound("endpoint", p.EndpointID)
 	}
 	var failed []*deliveryRec
-	for _, dr := range er.deliveries {
+	for dr := er.deliveries; dr != nil; dr = dr.epNext {
 		if dr.d.State == webhook.StateFailed && !dr.d.CreatedAt.Before(p.Since) {
 			failed = append(failed, dr)
 		}
@@ -331,7 +366,7 @@ func (s *Store) requeue(er *endpointRec, drs []*deliveryRec, now time.Time) int 
 		dr.token = "" // a lease from before is over
 		dr.d.NextAttemptAt = now
 		dr.d.UpdatedAt = now
-		heap.Push(&er.pending, dr)
+		er.pending.push(dr)
 	}
 	s.fixReady(er)
 	return len(drs)

@@ -40,12 +40,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhook.Endpoint, secret
 		secrets = []webhook.Secret{secret}
 	}
 	er := &endpointRec{
-		ep:         *ep.Clone(),
-		seq:        s.nextSeq(),
-		secrets:    secrets,
-		deliveries: make(map[string]*deliveryRec),
-		leased:     make(map[string]*deliveryRec),
-		qindex:     -1,
+		ep:      *ep.Clone(),
+		seq:     s.nextSeq(),
+		secrets: secrets,
+		leased:  make(map[string]*deliveryRec),
+		qindex:  -1,
 	}
 	if ep.Ordered {
 		er.pending.order = bySeq
@@ -122,7 +121,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *webhook.Endpoint) error 
 		if c.Ordered {
 			er.pending.order = bySeq
 		}
-		heap.Init(&er.pending)
+		er.pending.init()
 	}
 	s.fixReady(er)
 	return nil
@@ -145,10 +144,10 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		heap.Remove(&s.ready, er.qindex)
 	}
 	touched := make(map[*eventRec]bool)
-	for did, dr := range er.deliveries {
+	for dr := er.deliveries; dr != nil; dr = dr.epNext {
 		unqueue(dr)
 		dr.token = ""
-		delete(s.deliveries, did)
+		delete(s.deliveries, dr.d.ID)
 		touched[dr.ev] = true
 	}
 	for ev := range touched {
@@ -203,7 +202,7 @@ func (s *Store) failPending(er *endpointRec, now time.Time) {
 		dr.d.State = webhook.StateFailed
 		dr.d.LastError = webhook.ReasonEndpointDisabled
 		dr.d.UpdatedAt = now
-		heap.Push(&s.ended, dr)
+		s.ended.push(dr)
 	}
 	for len(er.pending.items) > 0 {
 		end(er.pending.items[len(er.pending.items)-1])

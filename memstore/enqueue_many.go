@@ -58,7 +58,7 @@ func (s *Store) EnqueueMany(ctx context.Context, events []*webhook.StoredEvent, 
 	}
 	for i, ev := range events {
 		if existing == nil || existing[i] == nil {
-			s.insertLocked(ev, deliveries[i])
+			s.insertLocked(ev, false, deliveries[i])
 		}
 	}
 	return existing, nil

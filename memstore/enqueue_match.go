@@ -8,6 +8,7 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/internal/owned"
 	"github.com/outhook/webhook/internal/uid"
 )
 
@@ -25,15 +26,17 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	return s.matchLocked(ev, now)
+	return s.matchLocked(ev, now, owned.Given(ctx))
 }
 
-// matchLocked is EnqueueMatching with s.mu held.
-func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error) {
+// matchLocked is EnqueueMatching with s.mu held; given says ev.Body is
+// the Store's to keep (see insertEachLocked).
+func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time, given bool) (int, error) {
 	if _, ok := s.events[ev.ID]; ok {
 		return 0, fmt.Errorf("memstore: event %q: %w", ev.ID, webhook.ErrDuplicateEvent)
 	}
-	var recs []*endpointRec
+	var buf [4]*endpointRec // the usual few, on the stack
+	recs := buf[:0]
 	for _, er := range s.tenants[ev.TenantID] {
 		if !er.ep.Disabled && !er.ep.Inactive && webhook.MatchEvent(er.ep.Events, ev.Type) {
 			recs = append(recs, er)
@@ -45,20 +48,19 @@ func (s *Store) matchLocked(ev *webhook.StoredEvent, now time.Time) (int, error)
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	deliveries := make([]*webhook.Delivery, len(recs))
-	for i, er := range recs {
-		deliveries[i] = &webhook.Delivery{
+	due := ev.DueAt(now)
+	s.insertEachLocked(ev, given, len(recs), func(i int, d *webhook.Delivery) {
+		*d = webhook.Delivery{
 			ID:            uid.New(),
 			EventID:       ev.ID,
 			EventType:     ev.Type,
 			TenantID:      ev.TenantID,
-			EndpointID:    er.ep.ID,
+			EndpointID:    recs[i].ep.ID,
 			State:         webhook.StatePending,
-			NextAttemptAt: ev.DueAt(now),
+			NextAttemptAt: due,
 			CreatedAt:     now,
 			UpdatedAt:     now,
 		}
-	}
-	s.insertLocked(ev, deliveries)
-	return len(deliveries), nil
+	})
+	return len(recs), nil
 }

@@ -46,7 +46,9 @@ func (s *Store) Sizes() Sizes {
 	}
 	for _, er := range s.endpoints {
 		z.Secrets += len(er.secrets)
-		z.EndpointDeliveries += len(er.deliveries)
+		for dr := er.deliveries; dr != nil; dr = dr.epNext {
+			z.EndpointDeliveries++
+		}
 		z.Pending += len(er.pending.items)
 	}
 	return z
@@ -57,6 +59,16 @@ func (s *Store) Sizes() Sizes {
 func (s *Store) Check() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	listed := make(map[*deliveryRec]*endpointRec)
+	for _, er := range s.endpoints {
+		var prev *deliveryRec
+		for dr := er.deliveries; dr != nil; prev, dr = dr, dr.epNext {
+			if dr.epPrev != prev || listed[dr] != nil {
+				return fmt.Errorf("endpoint %q: its list of deliveries is broken at %q", er.ep.ID, dr.d.ID)
+			}
+			listed[dr] = er
+		}
+	}
 	inEvents := 0
 	for id, dr := range s.deliveries {
 		if dr.d.ID != id {
@@ -65,7 +77,7 @@ func (s *Store) Check() error {
 		if s.events[dr.d.EventID] != dr.ev {
 			return fmt.Errorf("delivery %q: its event %q is not the stored one", id, dr.d.EventID)
 		}
-		if dr.ep != nil && (s.endpoints[dr.ep.ep.ID] != dr.ep || dr.ep.deliveries[id] != dr) {
+		if dr.ep != nil && (s.endpoints[dr.ep.ep.ID] != dr.ep || listed[dr] != dr.ep) {
 			return fmt.Errorf("delivery %q: not linked with its endpoint", id)
 		}
 		if dr.heap == nil || dr.index < 0 || dr.index >= len(dr.heap.items) || dr.heap.items[dr.index] != dr {

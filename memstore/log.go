@@ -128,7 +128,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.DeliveryFilter) ([
 			}
 		}
 	case f.EndpointID != "" && s.endpoints[f.EndpointID] != nil:
-		for _, dr := range s.endpoints[f.EndpointID].deliveries {
+		for dr := s.endpoints[f.EndpointID].deliveries; dr != nil; dr = dr.epNext {
 			keep(dr)
 		}
 	default:

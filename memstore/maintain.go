@@ -92,11 +92,11 @@ func (s *Store) pruneDeliveries(cutoff time.Time, limit int) int {
 		if dr == nil || !dr.d.UpdatedAt.Before(cutoff) {
 			break
 		}
-		heap.Pop(&s.ended)
+		s.ended.pop()
 		gone[dr] = true
 		delete(s.deliveries, dr.d.ID)
 		if dr.ep != nil {
-			delete(dr.ep.deliveries, dr.d.ID)
+			dr.ep.unlink(dr)
 		}
 	}
 	touched := make(map[*eventRec]bool)

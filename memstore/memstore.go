@@ -98,7 +98,12 @@ type endpointRec struct {
 	seq     uint64
 	secrets []webhook.Secret // in the order they were added
 
-	deliveries map[string]*deliveryRec // every delivery of the endpoint
+	// deliveries is the newest of every delivery of the endpoint, which
+	// are linked through deliveryRec.epPrev and epNext: the list is only
+	// ever walked whole or unlinked from, which costs a publish two
+	// pointers where a map by ID cost an insertion into a table as big as
+	// the endpoint's history.
+	deliveries *deliveryRec
 	pending    deliveryHeap            // unleased pending deliveries, by due time
 	leased     map[string]*deliveryRec // pending deliveries under a lease
 	qindex     int                     // index in Store.ready, -1 when absent
@@ -127,6 +132,30 @@ type deliveryRec struct {
 
 	heap  *deliveryHeap // the heap that holds it, if any
 	index int           // its index in heap
+
+	epPrev, epNext *deliveryRec // its neighbours in ep.deliveries
+}
+
+// link adds dr at the head of er's list of deliveries.
+func (er *endpointRec) link(dr *deliveryRec) {
+	dr.epPrev, dr.epNext = nil, er.deliveries
+	if er.deliveries != nil {
+		er.deliveries.epPrev = dr
+	}
+	er.deliveries = dr
+}
+
+// unlink removes dr from er's list of deliveries.
+func (er *endpointRec) unlink(dr *deliveryRec) {
+	if dr.epPrev != nil {
+		dr.epPrev.epNext = dr.epNext
+	} else {
+		er.deliveries = dr.epNext
+	}
+	if dr.epNext != nil {
+		dr.epNext.epPrev = dr.epPrev
+	}
+	dr.epPrev, dr.epNext = nil, nil
 }
 
 var (

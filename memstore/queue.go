@@ -1,9 +1,6 @@
 package memstore
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 // How the due queue works.
 //
@@ -55,16 +52,17 @@ const (
 )
 
 // deliveryHeap is a heap of deliveries ordered by NextAttemptAt, lease
-// expiry or UpdatedAt (see order) and then by creation sequence. It
-// implements heap.Interface and keeps deliveryRec.index up to date.
+// expiry or UpdatedAt (see order) and then by creation sequence, and
+// keeps deliveryRec.index up to date. It is container/heap's algorithm
+// written for this one type (push, pop, remove, init), without an
+// interface call per comparison: Claim pops from an endpoint's heap of
+// thousands for every delivery it hands out.
 type deliveryHeap struct {
 	items []*deliveryRec
 	order deliveryOrder
 }
 
-func (h *deliveryHeap) Len() int { return len(h.items) }
-
-func (h *deliveryHeap) Less(i, j int) bool {
+func (h *deliveryHeap) less(i, j int) bool {
 	a, b := h.items[i], h.items[j]
 	switch h.order {
 	case byLease:
@@ -77,22 +75,50 @@ func (h *deliveryHeap) Less(i, j int) bool {
 	return lessDue(a, b)
 }
 
-func (h *deliveryHeap) Swap(i, j int) {
+func (h *deliveryHeap) swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
 	h.items[i].index = i
 	h.items[j].index = j
 }
 
-// Push adds x (a *deliveryRec); use heap.Push, not this.
-func (h *deliveryHeap) Push(x any) {
-	d := x.(*deliveryRec)
+// push adds d.
+func (h *deliveryHeap) push(d *deliveryRec) {
 	d.index = len(h.items)
 	d.heap = h
 	h.items = append(h.items, d)
+	h.up(d.index)
 }
 
-// Pop removes the last item; use heap.Pop, not this.
-func (h *deliveryHeap) Pop() any {
+// pop removes and returns the head; the heap must not be empty.
+func (h *deliveryHeap) pop() *deliveryRec {
+	n := len(h.items) - 1
+	h.swap(0, n)
+	h.down(0, n)
+	return h.dropLast()
+}
+
+// remove removes and returns the item at index i.
+func (h *deliveryHeap) remove(i int) *deliveryRec {
+	n := len(h.items) - 1
+	if n != i {
+		h.swap(i, n)
+		if !h.down(i, n) {
+			h.up(i)
+		}
+	}
+	return h.dropLast()
+}
+
+// init restores the heap order after the order or the items changed.
+func (h *deliveryHeap) init() {
+	n := len(h.items)
+	for i := n/2 - 1; i >= 0; i-- {
+		h.down(i, n)
+	}
+}
+
+// dropLast removes the last item and returns it, out of any heap.
+func (h *deliveryHeap) dropLast() *deliveryRec {
 	n := len(h.items) - 1
 	d := h.items[n]
 	h.items[n] = nil
@@ -100,6 +126,39 @@ func (h *deliveryHeap) Pop() any {
 	d.index = -1
 	d.heap = nil
 	return d
+}
+
+func (h *deliveryHeap) up(j int) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		j = i
+	}
+}
+
+// down moves the item at i0 down among the first n; it reports whether
+// it moved.
+func (h *deliveryHeap) down(i0, n int) bool {
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && h.less(j2, j1) {
+			j = j2 // right child
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		i = j
+	}
+	return i > i0
 }
 
 // peek returns the head, or nil when the heap is empty.
@@ -113,7 +172,7 @@ func (h *deliveryHeap) peek() *deliveryRec {
 // unqueue removes d from whichever heap holds it, if any.
 func unqueue(d *deliveryRec) {
 	if d.heap != nil {
-		heap.Remove(d.heap, d.index)
+		d.heap.remove(d.index)
 	}
 }
 

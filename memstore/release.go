@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"container/heap"
 	"context"
 
 	webhook "github.com/outhook/webhook"
@@ -33,9 +32,9 @@ func (s *Store) Release(ctx context.Context, leases []webhook.Lease) error {
 		if dr.heap != &s.leased {
 			continue // its lease expired already: it is due again
 		}
-		heap.Remove(&s.leased, dr.index)
+		s.leased.remove(dr.index)
 		delete(dr.ep.leased, dr.d.ID)
-		heap.Push(&dr.ep.pending, dr)
+		dr.ep.pending.push(dr)
 		s.fixReady(dr.ep) // after leased changed: an Ordered endpoint returns
 	}
 	return nil

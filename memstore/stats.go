@@ -88,7 +88,7 @@ func (s *Store) countPending(er *endpointRec, c *webhook.Counts) {
 // deliveries that ended failed then.
 func countWindow(er *endpointRec, from, to time.Time, c *webhook.Counts) {
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	for _, dr := range er.deliveries {
+	for dr := er.deliveries; dr != nil; dr = dr.epNext {
 		if dr.d.State == webhook.StateFailed && in(dr.d.UpdatedAt) {
 			c.DeliveriesFailed++
 		}
