@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"database/sql"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,29 +15,13 @@ import (
 )
 
 // TestPublishMatchSQLite: EnqueueMatching on SQLite (one transaction of
-// the writer, the endpoints matched in SQL) writes what the Go path
+// the writer, the endpoints read inside it) writes what the Go path
 // writes, for Publish, PublishTx and PublishInTx, with IDs shaped as
 // internal/uid makes them.
 func TestPublishMatchSQLite(t *testing.T) {
 	db, _ := openSQLite(t, "sqlite")
 	st := newStore(t, db, sqlstore.SQLite, nil)
-	t.Run("Publish", func(t *testing.T) {
-		publishBothWays(t, st, goPathStore{st}, func(d *webhook.Dispatcher, ev webhook.Event) (webhook.Event, error) {
-			return d.Publish(context.Background(), ev)
-		})
-	})
-	t.Run("PublishTx", func(t *testing.T) {
-		publishBothWays(t, st, goPathTxStore{st, st}, func(d *webhook.Dispatcher, ev webhook.Event) (webhook.Event, error) {
-			return inTx(t, db, func(tx *sql.Tx) (webhook.Event, error) { return d.PublishTx(context.Background(), tx, ev) })
-		})
-	})
-	t.Run("PublishInTx", func(t *testing.T) {
-		publishBothWays(t, st, goPathTxStore{st, st}, func(d *webhook.Dispatcher, ev webhook.Event) (webhook.Event, error) {
-			return inTx(t, db, func(tx *sql.Tx) (webhook.Event, error) {
-				return d.PublishInTx(context.Background(), webhook.WrapSQLTx(tx), ev)
-			})
-		})
-	})
+	publishMatchAllWays(t, db, st)
 	t.Run("IDs", func(t *testing.T) {
 		ctx := context.Background()
 		d, err := webhook.NewDispatcher(st, nil)
@@ -68,25 +51,8 @@ func TestPublishMatchSQLite(t *testing.T) {
 func TestPublishMatchCorruptEventsSQLite(t *testing.T) {
 	for _, events := range []string{`{"oops`, `{"a": "post.created"}`, `"post.created"`} {
 		t.Run(events, func(t *testing.T) {
-			ctx := context.Background()
 			db, _ := openSQLite(t, "sqlite")
-			st := newStore(t, db, sqlstore.SQLite, nil)
-			d, err := webhook.NewDispatcher(st, nil)
-			require.NoError(t, err)
-			bad, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "t", URL: "https://example.com/hook"})
-			require.NoError(t, err)
-			_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "u", URL: "https://example.com/hook"})
-			require.NoError(t, err)
-			_, err = db.Exec(`UPDATE outhook_endpoints SET events = ? WHERE id = ?`, events, bad.ID)
-			require.NoError(t, err)
-			_, err = d.Publish(ctx, webhook.Event{ID: "e1", Type: "post.created", TenantID: "t"})
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), bad.ID)
-			assert.Contains(t, err.Error(), "events")
-			_, err = st.GetEvent(ctx, "e1")
-			require.ErrorIs(t, err, webhook.ErrNotFound)
-			_, err = d.Publish(ctx, webhook.Event{ID: "e2", Type: "post.created", TenantID: "u"})
-			require.NoError(t, err)
+			publishCorruptEvents(t, db, newStore(t, db, sqlstore.SQLite, nil), events, `UPDATE outhook_endpoints SET events = ? WHERE id = ?`)
 		})
 	}
 }
