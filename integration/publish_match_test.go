@@ -101,7 +101,12 @@ func TestPublishMatchMemstore(t *testing.T) {
 func TestPublishMatchPostgres(t *testing.T) {
 	pgURL(t)
 	db, _ := openPG(t)
-	st := newStore(t, db, sqlstore.Postgres, nil)
+	publishMatchAllWays(t, db, newStore(t, db, sqlstore.Postgres, nil))
+}
+
+// publishMatchAllWays runs publishBothWays on st (on db) for Publish,
+// PublishTx and PublishInTx.
+func publishMatchAllWays(t *testing.T, db *sql.DB, st *sqlstore.Store) {
 	t.Run("Publish", func(t *testing.T) {
 		publishBothWays(t, st, goPathStore{st}, func(d *webhook.Dispatcher, ev webhook.Event) (webhook.Event, error) {
 			return d.Publish(context.Background(), ev)
@@ -139,16 +144,23 @@ func inTx(t *testing.T, db *sql.DB, fn func(tx *sql.Tx) (webhook.Event, error)) 
 // stores nothing; other tenants publish as before.
 func TestPublishMatchCorruptEventsPostgres(t *testing.T) {
 	pgURL(t)
-	ctx := context.Background()
 	db, _ := openPG(t)
-	st := newStore(t, db, sqlstore.Postgres, nil)
+	publishCorruptEvents(t, db, newStore(t, db, sqlstore.Postgres, nil), `{"oops`, `UPDATE outhook_endpoints SET events = $1 WHERE id = $2`)
+}
+
+// publishCorruptEvents stores events (not a JSON array of strings) as the
+// events of an endpoint of tenant "t" with update (parameters: the events,
+// the endpoint's ID), then requires Publish to fail for "t" naming it, to
+// store nothing, and to work for another tenant.
+func publishCorruptEvents(t *testing.T, db *sql.DB, st *sqlstore.Store, events, update string) {
+	ctx := context.Background()
 	d, err := webhook.NewDispatcher(st, nil)
 	require.NoError(t, err)
 	bad, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "t", URL: "https://example.com/hook"})
 	require.NoError(t, err)
 	_, _, err = d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "u", URL: "https://example.com/hook"})
 	require.NoError(t, err)
-	_, err = db.Exec(`UPDATE outhook_endpoints SET events = '{"oops' WHERE id = $1`, bad.ID)
+	_, err = db.Exec(update, events, bad.ID)
 	require.NoError(t, err)
 	_, err = d.Publish(ctx, webhook.Event{ID: "e1", Type: "post.created", TenantID: "t"})
 	require.Error(t, err)

@@ -32,6 +32,19 @@ func publishSQLite(t testing.TB) (*webhook.Dispatcher, *sqlstore.Store) {
 //	cd integration && go test -run '^$' -bench 'PublishSQLite|BareInsertSQLite' -benchmem -count 5 .
 func BenchmarkPublishSQLite(b *testing.B) {
 	d, _ := publishSQLite(b)
+	benchPublishSQLite(b, d)
+}
+
+// BenchmarkPublishSQLiteGoPath is BenchmarkPublishSQLite the way Publish
+// went before EnqueueMatching on SQLite: ListEndpoints, then Enqueue.
+func BenchmarkPublishSQLiteGoPath(b *testing.B) {
+	_, s := publishSQLite(b)
+	d, err := webhook.NewDispatcher(goPathStore{s}, nil)
+	require.NoError(b, err)
+	benchPublishSQLite(b, d)
+}
+
+func benchPublishSQLite(b *testing.B, d *webhook.Dispatcher) {
 	ctx := context.Background()
 	b.ResetTimer()
 	cpu := cpuTime()

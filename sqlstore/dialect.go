@@ -21,7 +21,8 @@ package sqlstore
 //     PostgreSQL's UPDATE … FROM unnest of one array per column;
 //   - batchEndpoints: PostgreSQL's one statement reading and locking a
 //     batch's endpoints;
-//   - canMatch: EnqueueMatching runs on PostgreSQL only (MatchEnqueuer);
+//   - EnqueueMatching: one statement on PostgreSQL, one transaction of the
+//     writer on SQLite (liteEnqueueMatching);
 //   - Listen: LISTEN/NOTIFY against polling the change counter;
 //   - Migrate: an advisory lock and a transaction per version against one
 //     BEGIN IMMEDIATE transaction for the run.

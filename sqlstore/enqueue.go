@@ -66,22 +66,41 @@ func (s *Store) EnqueueInTx(ctx context.Context, tx webhook.Tx, ev *webhook.Stor
 const deliveryChunk = 200
 
 func (s *Store) enqueue(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, deliveries []*webhook.Delivery) error {
+	inserted, err := s.insertEvent(ctx, tx, ev)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		return s.duplicate(ctx, tx, ev.ID)
+	}
+	if err := s.insertDeliveries(ctx, tx, deliveries); err != nil {
+		return err
+	}
+	if len(deliveries) > 0 {
+		return s.signal(ctx, tx)
+	}
+	return nil
+}
+
+// insertEvent writes ev unless its ID exists (ON CONFLICT DO NOTHING),
+// and reports whether it did.
+func (s *Store) insertEvent(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent) (bool, error) {
 	body := ev.Body
 	if body == nil {
 		body = []byte{}
 	}
 	md, err := encodeMetadata(ev.Metadata)
 	if err != nil {
-		return err
+		return false, err
 	}
 	n, err := tx.Exec(ctx, s.q(`INSERT INTO {p}events (id, type, tenant_id, created_at, body, metadata)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), ev.ID, ev.Type, ev.TenantID, clampNanos(ev.CreatedAt), body, md)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return s.duplicate(ctx, tx, ev.ID)
-	}
+	return n > 0, err
+}
+
+// insertDeliveries writes deliveries with multi-row INSERTs of at most
+// deliveryChunk rows.
+func (s *Store) insertDeliveries(ctx context.Context, tx webhook.Tx, deliveries []*webhook.Delivery) error {
 	for start := 0; start < len(deliveries); start += deliveryChunk {
 		chunk := deliveries[start:min(start+deliveryChunk, len(deliveries))]
 		var sb strings.Builder
@@ -104,9 +123,6 @@ func (s *Store) enqueue(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEv
 		if _, err := tx.Exec(ctx, s.q(sb.String()), args...); err != nil {
 			return err
 		}
-	}
-	if len(deliveries) > 0 {
-		return s.signal(ctx, tx)
 	}
 	return nil
 }

@@ -47,13 +47,18 @@ const pgMatchMinVersion = 130000
 // the statement's clock in milliseconds, then gen_random_uuid's random
 // bits, as internal/uid makes them in Go). One round trip, where Publish otherwise takes two
 // (ListEndpoints, then Enqueue). If it wrote a delivery, listeners are
-// notified just after the commit, not in the statement (see afterNotify). On SQLite and older PostgreSQL it returns
+// notified just after the commit, not in the statement (see afterNotify).
+// On SQLite it is one write transaction of the Store's writer
+// (sqlite_match.go). On PostgreSQL before 13 it returns
 // webhook.ErrNotSupported and Publish takes that path.
 //
 // An endpoint whose stored events are not a JSON array (edited by hand)
 // fails the statement; the error then names the endpoint, as
 // ListEndpoints does.
 func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, now time.Time) (int, error) {
+	if s.dialect == SQLite {
+		return s.liteEnqueueMatching(ctx, ev, now)
+	}
 	if err := s.canMatch(ctx, s.dbRow); err != nil {
 		return 0, err
 	}
@@ -86,12 +91,16 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 // of EnqueueMatching inside tx, the application's transaction, so the
 // endpoints are read as tx sees them and the NOTIFY goes at commit. A
 // duplicate event ID returns a *webhook.DuplicateEventError holding the
-// event as tx sees it, without spoiling tx. On SQLite and older
-// PostgreSQL it returns webhook.ErrNotSupported, having done nothing in
-// tx but read the server's version (once per Store).
+// event as tx sees it, without spoiling tx. On SQLite it runs the
+// statements of EnqueueMatching's transaction in tx. On PostgreSQL before
+// 13 it returns webhook.ErrNotSupported, having done nothing in tx but
+// read the server's version (once per Store).
 func (s *Store) EnqueueMatchingInTx(ctx context.Context, tx webhook.Tx, ev *webhook.StoredEvent, now time.Time) (int, error) {
 	if tx == nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: tx is nil")
+	}
+	if s.dialect == SQLite {
+		return s.liteEnqueueMatchingInTx(ctx, tx, ev, now)
 	}
 	if err := s.canMatch(ctx, tx.QueryRow); err != nil {
 		return 0, err
@@ -115,8 +124,8 @@ func (s *Store) dbRow(ctx context.Context, query string, args ...any) webhook.Tx
 }
 
 // canMatch returns nil if EnqueueMatching can run here,
-// webhook.ErrNotSupported if not: SQLite, or PostgreSQL before 13 (no
-// gen_random_uuid). The server's version is read once, through row.
+// webhook.ErrNotSupported if not: PostgreSQL before 13 (no
+// gen_random_uuid). SQLite does not ask (sqlite_match.go). The server's version is read once, through row.
 func (s *Store) canMatch(ctx context.Context, row queryRowFunc) error {
 	if s.dialect != Postgres {
 		return webhook.ErrNotSupported

@@ -117,12 +117,10 @@ func (w *liteWriter) group(s *Store, first *liteReq) {
 		return
 	}
 	if w.conn == nil {
-		conn, err := w.db.Conn(ctx)
-		if err != nil {
-			first.res <- liteRes{err: fmt.Errorf("sqlstore: conn: %w", err)}
+		if err := w.connect(ctx); err != nil {
+			first.res <- liteRes{err: err}
 			return
 		}
-		w.conn = conn
 	}
 	conn := w.conn
 	if _, err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -41,6 +42,9 @@ type liteWriter struct {
 	db   *sql.DB
 	sem  chan struct{} // held while a transaction runs or the connection changes hands
 	conn *sql.Conn     // nil when none is held; guarded by sem
+	// tempStore is conn's temp_store before the writer set it to MEMORY
+	// (liteMemTemp), or -1; guarded by sem.
+	tempStore int
 	// stmts are the statements prepared on conn; guarded by sem.
 	stmts map[string]*sql.Stmt
 	// used is when the last transaction ended; guarded by sem.
@@ -64,8 +68,7 @@ func newLiteWriter(db *sql.DB) *liteWriter {
 func (w *liteWriter) release() {
 	keep := false
 	if w.conn != nil {
-		max := w.db.Stats().MaxOpenConnections
-		keep = max == 0 || max >= litePoolMin
+		keep = w.keeps()
 		if !keep {
 			w.drop(false)
 		} else {
@@ -83,6 +86,51 @@ func (w *liteWriter) release() {
 		w.mu.Unlock()
 	}
 }
+
+// keeps reports whether the pool is large enough for the writer to keep
+// its connection between transactions (litePoolMin).
+func (w *liteWriter) keeps() bool {
+	max := w.db.Stats().MaxOpenConnections
+	return max == 0 || max >= litePoolMin
+}
+
+// connect takes a connection from the pool for the writer. The caller
+// holds sem.
+func (w *liteWriter) connect(ctx context.Context) error {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: conn: %w", err)
+	}
+	w.conn, w.tempStore = conn, -1
+	if w.keeps() {
+		w.memTemp(ctx)
+	}
+	return nil
+}
+
+// memTemp sets temp_store to MEMORY on the writer's connection, when it
+// holds no temporary tables (changing the setting would drop them), and
+// remembers the setting to restore in drop. A statement that changes many
+// rows inside a transaction (CompleteBatch's UPDATE … FROM, for one) keeps
+// a statement journal, and SQLite's default moves it to a new temporary
+// file once it passes 64 KiB: a file created, written and deleted per
+// statement. It is done only on a connection the writer keeps for many
+// transactions; failing, it leaves the setting as it was.
+func (w *liteWriter) memTemp(ctx context.Context) {
+	var prev, objects int
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&prev); err != nil || prev == liteTempStoreMemory {
+		return
+	}
+	if err := w.conn.QueryRowContext(ctx, "SELECT count(*) FROM temp.sqlite_master").Scan(&objects); err != nil || objects > 0 {
+		return
+	}
+	if _, err := w.conn.ExecContext(ctx, "PRAGMA temp_store = "+strconv.Itoa(liteTempStoreMemory)); err == nil {
+		w.tempStore = prev
+	}
+}
+
+// liteTempStoreMemory is temp_store's value for MEMORY.
+const liteTempStoreMemory = 2
 
 // idle gives the connection back to the pool when no transaction ran for
 // liteIdle; a writer at work keeps it.
@@ -107,6 +155,14 @@ func (w *liteWriter) drop(bad bool) {
 	w.stmts = nil
 	if bad {
 		_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
+	} else if w.tempStore >= 0 {
+		// The application's setting again; on failure the connection
+		// is not given back changed.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := w.conn.ExecContext(ctx, "PRAGMA temp_store = "+strconv.Itoa(w.tempStore)); err != nil {
+			_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		cancel()
 	}
 	_ = w.conn.Close()
 	w.conn = nil
@@ -210,11 +266,9 @@ func (w *liteWriter) tryRead(ctx context.Context, fn func(q querier) error) (boo
 	}
 	defer w.release()
 	if w.conn == nil {
-		conn, err := w.db.Conn(ctx)
-		if err != nil {
-			return true, fmt.Errorf("sqlstore: conn: %w", err)
+		if err := w.connect(ctx); err != nil {
+			return true, err
 		}
-		w.conn = conn
 	}
 	return true, fn(liteTx{w: w})
 }
