@@ -37,9 +37,9 @@ func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
 // transactional outbox): the event and its deliveries are written with tx,
 // invisible until it commits and gone if it rolls back. The Store must
 // implement TxEnqueuer (sqlstore does) or InTxEnqueuer; otherwise it
-// returns ErrNotSupported. With an InTxMatchEnqueuer (sqlstore on
-// PostgreSQL 13 or newer) the endpoints are read inside tx, in the same
-// statement that writes; otherwise they are read outside tx, on another
+// returns ErrNotSupported. With an InTxMatchEnqueuer (sqlstore on SQLite,
+// or on PostgreSQL 13 or newer) the endpoints are read inside tx, with the
+// writes (on PostgreSQL in the same statement); otherwise they are read outside tx, on another
 // connection, and a pool limited to one connection (SetMaxOpenConns(1))
 // would deadlock. For a transaction of another driver (pgx), use
 // PublishInTx.
