@@ -128,7 +128,7 @@ func (d *Dispatcher) publish(ctx context.Context, ev Event, enqueue enqueueFunc,
 	}
 	fctx := ctx
 	if d.givesBodies {
-		fctx = owned.Give(ctx) // the body is not used again here
+		fctx = owned.Give(ctx, stored.Body) // the body is not used again here
 	}
 	n, err := d.fanOut(fctx, stored, enqueue, match)
 	switch {

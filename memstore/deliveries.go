@@ -47,7 +47,7 @@ func (s *Store) Enqueue(ctx context.Context, ev *webhook.StoredEvent, deliveries
 		}
 		seen[d.ID] = true
 	}
-	s.insertLocked(ev, owned.Given(ctx), deliveries)
+	s.insertLocked(ev, owned.Given(ctx, ev.Body), deliveries)
 	return nil
 }
 

@@ -26,7 +26,7 @@ func (s *Store) EnqueueMatching(ctx context.Context, ev *webhook.StoredEvent, no
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	return s.matchLocked(ev, now, owned.Given(ctx))
+	return s.matchLocked(ev, now, owned.Given(ctx, ev.Body))
 }
 
 // matchLocked is EnqueueMatching with s.mu held; given says ev.Body is
