@@ -16,9 +16,9 @@ import (
 // portal shows for a backed-up endpoint) on an endpoint with 20,000 old
 // pending deliveries (retrying) and 200,000 newer ended ones. With
 // deliveries_pending_idx (endpoint_id, created_at) WHERE pending it reads
-// about a page of index entries. Without it (a first draft of schema
-// version 9 dropped it, its rows being also in deliveries_ordered_idx) the
-// page read every pending row of the endpoint (and sorted them) or
+// about a page of index entries. Without it (dropping it was tried, its
+// rows being also in deliveries_ordered_idx, which serves Stats as well)
+// the page read every pending row of the endpoint (and sorted them) or
 // filtered its whole history.
 func TestListPendingByEndpointPlan(t *testing.T) {
 	db, pl := planSession(t)
