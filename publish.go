@@ -39,9 +39,9 @@ func (d *Dispatcher) Publish(ctx context.Context, ev Event) (Event, error) {
 // implement TxEnqueuer (sqlstore does) or InTxEnqueuer; otherwise it
 // returns ErrNotSupported. With an InTxMatchEnqueuer (sqlstore on SQLite,
 // or on PostgreSQL 13 or newer) the endpoints are read inside tx, with the
-// writes (on PostgreSQL in the same statement); otherwise they are read outside tx, on another
-// connection, and a pool limited to one connection (SetMaxOpenConns(1))
-// would deadlock. For a transaction of another driver (pgx), use
+// writes (on PostgreSQL in the same statement); otherwise they are read
+// outside tx, on another connection, and a pool limited to one connection
+// (SetMaxOpenConns(1)) would deadlock. For a transaction of another driver (pgx), use
 // PublishInTx.
 func (d *Dispatcher) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (Event, error) {
 	txs, ok := d.store.(TxEnqueuer)
