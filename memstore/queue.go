@@ -53,10 +53,10 @@ const (
 
 // deliveryHeap is a heap of deliveries ordered by NextAttemptAt, lease
 // expiry or UpdatedAt (see order) and then by creation sequence, and
-// keeps deliveryRec.index up to date. It is container/heap's algorithm
-// written for this one type (push, pop, remove, init), without an
-// interface call per comparison: Claim pops from an endpoint's heap of
-// thousands for every delivery it hands out.
+// keeps deliveryRec.index up to date. It is a binary heap written for
+// this one type (push, pop, remove, init) rather than container/heap,
+// which makes an interface call per comparison: Claim pops from an
+// endpoint's heap of thousands for every delivery it hands out.
 type deliveryHeap struct {
 	items []*deliveryRec
 	order deliveryOrder
@@ -128,37 +128,38 @@ func (h *deliveryHeap) dropLast() *deliveryRec {
 	return d
 }
 
-func (h *deliveryHeap) up(j int) {
-	for {
-		i := (j - 1) / 2 // parent
-		if i == j || !h.less(j, i) {
-			break
+// up moves the item at i towards the root while it sorts before its
+// parent.
+func (h *deliveryHeap) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			return
 		}
-		h.swap(i, j)
-		j = i
+		h.swap(i, parent)
+		i = parent
 	}
 }
 
-// down moves the item at i0 down among the first n; it reports whether
-// it moved.
-func (h *deliveryHeap) down(i0, n int) bool {
-	i := i0
+// down moves the item at start away from the root, among the first n
+// items, while one of its children sorts before it (the earlier of the two
+// takes its place); it reports whether the item moved.
+func (h *deliveryHeap) down(start, n int) bool {
+	i := start
 	for {
-		j1 := 2*i + 1
-		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
-			break
+		first := i
+		if l := 2*i + 1; l < n && h.less(l, first) {
+			first = l
 		}
-		j := j1 // left child
-		if j2 := j1 + 1; j2 < n && h.less(j2, j1) {
-			j = j2 // right child
+		if r := 2*i + 2; r < n && h.less(r, first) {
+			first = r
 		}
-		if !h.less(j, i) {
-			break
+		if first == i {
+			return i != start
 		}
-		h.swap(i, j)
-		i = j
+		h.swap(i, first)
+		i = first
 	}
-	return i > i0
 }
 
 // peek returns the head, or nil when the heap is empty.
