@@ -36,23 +36,14 @@ func TestListPendingByEndpointPlan(t *testing.T) {
 		 FROM generate_series(1, 2200000) AS i WHERE i % 10 = 1 OR i > 200000 AND i % 10 = 0`,
 		`VACUUM ANALYZE outhook_deliveries`,
 	}
-	for _, q := range fill {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	execAll(t, db, fill...)
 	var pending, ended int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state <> 'pending')
 		FROM outhook_deliveries WHERE endpoint_id = 'ep-2'`).Scan(&pending, &ended); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("ep-2: %d pending, %d ended", pending, ended)
-	for _, q := range []string{`LOAD 'auto_explain'`, `SET auto_explain.log_min_duration = 0`,
-		`SET auto_explain.log_analyze = on`, `SET client_min_messages = log`} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Skipf("%s: %v: cannot capture plans on this server", q, err)
-		}
-	}
+	explainAll(t, db)
 	page, _, err := s.ListDeliveries(ctx, webhook.DeliveryFilter{EndpointID: "ep-2", State: webhook.StatePending, Limit: 50})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"database/sql"
 	"strings"
 	"sync"
@@ -56,4 +57,28 @@ func planSession(t *testing.T) (*sql.DB, *planLog) {
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	return db, pl
+}
+
+// execAll runs the statements qs in order on db, failing the test at the
+// first error.
+func execAll(t *testing.T, db *sql.DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// explainAll loads auto_explain on planSession's session and has it
+// report the plan of every statement from now on (with ANALYZE), or
+// skips the test when the server does not allow it.
+func explainAll(t *testing.T, db *sql.DB) {
+	t.Helper()
+	for _, q := range []string{`LOAD 'auto_explain'`, `SET auto_explain.log_min_duration = 0`,
+		`SET auto_explain.log_analyze = on`, `SET client_min_messages = log`} {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Skipf("%s: %v: cannot capture plans on this server", q, err)
+		}
+	}
 }

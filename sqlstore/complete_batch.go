@@ -408,12 +408,18 @@ func (s *Store) batchEndpoints(ctx context.Context, tx querier, ids []string, lo
 		// The batch's deliveries are looked up once, by primary key, in a
 		// materialized CTE: a subquery per endpoint filtered on
 		// endpoint_id could be planned as a scan of the endpoint's whole
-		// backlog.
-		list, in := s.inList(ids)
-		rows, err := tx.QueryContext(ctx, s.q(`WITH b AS MATERIALIZED (SELECT id, endpoint_id FROM {p}deliveries WHERE id IN (`+list+`))
+		// backlog. Each ID is looked up on its own, by a LATERAL
+		// subquery that its LIMIT keeps from being flattened into a join:
+		// as a join or an IN list, the planner, knowing the array's 100
+		// IDs, read the whole table instead whenever it held fewer than
+		// some 15,000 rows (1 to 10 ms at 10,000 rows, against 0.2 to 0.6
+		// ms through the index).
+		rows, err := tx.QueryContext(ctx, s.q(`WITH b AS MATERIALIZED (SELECT d.id, d.endpoint_id
+				FROM unnest(CAST(? AS text)::text[]) AS u (id)
+				CROSS JOIN LATERAL (SELECT id, endpoint_id FROM {p}deliveries WHERE id = u.id LIMIT 1) d)
 			SELECT `+endpointColumns+`, (SELECT string_agg(b.id, ',') FROM b WHERE b.endpoint_id = e.id)
 			FROM {p}endpoints e WHERE e.id IN (SELECT endpoint_id FROM b)
-			ORDER BY e.id`+map[bool]string{true: " FOR UPDATE OF e"}[lock]), in...)
+			ORDER BY e.id`+map[bool]string{true: " FOR UPDATE OF e"}[lock]), pgArray(ids))
 		if err != nil {
 			return nil, nil, err
 		}
