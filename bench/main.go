@@ -46,16 +46,17 @@ type params struct {
 	serial       int           // Publish latency samples
 	pendingSizes []int
 	pendingK     int
+	pendingWins  int           // windows of pendingK timed back to back, where the size holds them
 	timeout      time.Duration // a burn-down's limit
 }
 
 var (
 	quickParams = params{reps: 1, warmup: time.Second, window: 3 * time.Second, liveWindow: 4 * time.Second,
 		isoWindow: 3 * time.Second, pgN: 3000, sqliteN: 3000, serial: 300,
-		pendingSizes: []int{10_000, 30_000}, pendingK: 2000, timeout: 2 * time.Minute}
+		pendingSizes: []int{10_000, 30_000}, pendingK: 2000, pendingWins: 8, timeout: 2 * time.Minute}
 	fullParams = params{reps: 3, warmup: 2 * time.Second, window: 5 * time.Second, liveWindow: 8 * time.Second,
 		isoWindow: 5 * time.Second, pgN: 10_000, sqliteN: 10_000, serial: 1000,
-		pendingSizes: []int{10_000, 1_000_000}, pendingK: 5000, timeout: 5 * time.Minute}
+		pendingSizes: []int{10_000, 1_000_000}, pendingK: 5000, pendingWins: 8, timeout: 5 * time.Minute}
 )
 
 // env is what the measurements share.
@@ -178,7 +179,7 @@ func run(quick bool, out, svg, only, pgURL string, reps int, explain bool) error
 		}
 	}
 	m.sqlite = sqliteSettings(e)
-	fmt.Printf("outhook bench (%s mode, %d repetition(s) each, median reported) on %d CPUs, load %s\n", mode(quick), p.reps, m.cpus, m.loadStart)
+	fmt.Printf("outhook bench (%s mode, %d repetition(s) each, median reported) on %d CPUs, load %s, a page fault %.1f µs\n", mode(quick), p.reps, m.cpus, m.loadStart, m.faultUs)
 
 	results := map[string][]figures{}
 	var skipped []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -27,9 +28,10 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 		f[k+"_us"], f[k+"_cpu_us"], f[k+"_load/s"] = r.wallUs, r.cpuUs, r.loadPerSec
 		if r.serverCPUUs >= 0 {
 			f[k+"_server_cpu_us"] = r.serverCPUUs
+			f[k+"_server_faults"] = r.serverFaults
 		}
 		if r.stats != nil {
-			f[k+"_server_us"] = r.stats.statementUs(r.k)
+			f[k+"_server_us"] = r.stats.statementUs(r.k * r.windows)
 		}
 	}
 	return f, nil
@@ -37,9 +39,12 @@ func benchPGPending(ctx context.Context, e *env) (figures, error) {
 
 // pendingResult is one size's run.
 type pendingResult struct {
-	k               int     // deliveries timed
+	k               int // deliveries timed in each window
+	windows         int // back to back, from the same load
+	each            []window
 	wallUs, cpuUs   float64 // per delivery
 	serverCPUUs     float64 // per delivery; -1 when /proc does not show the server
+	serverFaults    float64 // minor page faults per delivery, with serverCPUUs
 	loadPerSec      float64
 	loadCPUUs       float64    // client CPU per event loaded
 	loadServerCPUUs float64    // server CPU per event loaded; -1 unknown
@@ -92,18 +97,11 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 		}
 	}()
 	r.k = min(e.p.pendingK, size)
+	r.windows = max(1, min(e.p.pendingWins, size/r.k))
 	p.resetStatements(ctx)
-	srv0, srvOK := serverCPU(pm)
-	rate, cpu, err := burnDown(ctx, e.rcv, func() error { return d.Start(ctx) }, r.k, e.p.timeout)
-	if err != nil {
+	if err := r.time(ctx, e, pm, func() error { return d.Start(ctx) }); err != nil {
 		return r, err
 	}
-	if srv1, ok := serverCPU(pm); ok && srvOK {
-		r.serverCPUUs = micros(srv1-srv0) / float64(r.k)
-	} else {
-		r.serverCPUUs = -1
-	}
-	r.wallUs, r.cpuUs = 1e6/rate, cpu
 	r.stats = p.readStatements(ctx, prefix)
 	r.print(size, p.statsWhyNot)
 	if e.explain {
@@ -115,6 +113,56 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 		}
 	}
 	return r, nil
+}
+
+// window is one timed window's figures, per delivery.
+type window struct {
+	wallUs, cpuUs, serverCPUUs, serverFaults float64
+}
+
+// time starts the burn-down and times r.windows windows of r.k
+// deliveries back to back; the first includes the start. r's figures are
+// the medians of the windows'. The first windows pay for opening the
+// pool's connections and for each server backend's first touch of the
+// shared buffers it meets (a page fault per 4 KiB page: see
+// pageFaultCost); with a large table that warm-up lasts several windows,
+// after which the number pending is still the same give or take a few
+// percent.
+func (r *pendingResult) time(ctx context.Context, e *env, pm int, start func() error) error {
+	base := e.rcv.count()
+	cpu0, t0 := cpuTime(), time.Now()
+	srv0, srvOK := serverUsage(pm)
+	if err := start(); err != nil {
+		return err
+	}
+	for w := 1; w <= r.windows; w++ {
+		end, err := e.rcv.waitFor(ctx, base+int64(w*r.k), e.p.timeout)
+		if err != nil {
+			return err
+		}
+		cpu1 := cpuTime()
+		srv1, ok := serverUsage(pm)
+		k := float64(r.k)
+		win := window{wallUs: micros(end.Sub(t0)) / k, cpuUs: micros(cpu1-cpu0) / k, serverCPUUs: -1}
+		if ok && srvOK {
+			win.serverCPUUs = micros(srv1.cpu-srv0.cpu) / k
+			win.serverFaults = float64(srv1.faults-srv0.faults) / k
+		}
+		r.each = append(r.each, win)
+		cpu0, t0, srv0, srvOK = cpu1, end, srv1, ok
+	}
+	pick := func(f func(window) float64) float64 {
+		v := make([]float64, len(r.each))
+		for i, w := range r.each {
+			v[i] = f(w)
+		}
+		return median(v)
+	}
+	r.wallUs = pick(func(w window) float64 { return w.wallUs })
+	r.cpuUs = pick(func(w window) float64 { return w.cpuUs })
+	r.serverCPUUs = pick(func(w window) float64 { return w.serverCPUUs })
+	r.serverFaults = pick(func(w window) float64 { return w.serverFaults })
+	return nil
 }
 
 // vacuumPrefix runs VACUUM (ANALYZE) on every table whose name starts
@@ -159,12 +207,20 @@ func (r pendingResult) print(size int, whyNot string) {
 	} else {
 		fmt.Println()
 	}
-	fmt.Printf("  then %d deliveries: %s µs wall, %s µs client CPU", r.k, num(r.wallUs), num(r.cpuUs))
+	for i, w := range r.each {
+		fmt.Printf("  window %d of %d deliveries: %s µs wall, %s µs client CPU", i+1, r.k, num(w.wallUs), num(w.cpuUs))
+		if w.serverCPUUs >= 0 {
+			fmt.Printf(", %s µs server CPU, %.2f server page faults", num(w.serverCPUUs), w.serverFaults)
+		}
+		fmt.Println(" per delivery")
+	}
+	fmt.Printf("  median of %d: %s µs wall, %s µs client CPU", len(r.each), num(r.wallUs), num(r.cpuUs))
 	if r.serverCPUUs >= 0 {
-		fmt.Printf(", %s µs server CPU", num(r.serverCPUUs))
+		fmt.Printf(", %s µs server CPU, %.2f server page faults", num(r.serverCPUUs), r.serverFaults)
 	}
 	if r.stats != nil {
-		fmt.Printf(", %s µs statements (pg_stat_statements) per delivery:\n%s", num(r.stats.statementUs(r.k)), r.stats.top(r.k, 8))
+		n := r.k * r.windows
+		fmt.Printf("; all %d: %s µs statements (pg_stat_statements) per delivery:\n%s", n, num(r.stats.statementUs(n)), r.stats.top(n, 8))
 	} else {
 		fmt.Printf("; no server time (%s)\n", whyNot)
 	}

@@ -26,6 +26,7 @@ type machine struct {
 	args      string
 	elapsed   time.Duration
 	quick     bool
+	faultUs   float64 // pageFaultCost
 	pg        map[string]string
 	sqlite    map[string]string
 }
@@ -38,6 +39,7 @@ func collectMachine(quick bool) *machine {
 		date:      time.Now().UTC(),
 		loadStart: loadAvg(),
 		quick:     quick,
+		faultUs:   pageFaultCost(),
 		command:   os.Getenv("OUTHOOK_BENCH_COMMAND"),
 		args:      strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")),
 	}
@@ -287,6 +289,9 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	w("| CPUs | %d × %s |\n", m.cpus, m.model)
 	w("| OS | %s |\n", m.kernel)
 	w("| Go | %s |\n", m.goVersion)
+	if m.faultUs >= 0 {
+		w("| page fault (first write to a shared page) | %.1f µs |\n", m.faultUs)
+	}
 	if m.pg != nil {
 		w("| PostgreSQL | %s, on loopback, fsync=%s, synchronous_commit=%s, full_page_writes=%s, wal_sync_method=%s, shared_buffers=%s, data directory on %s |\n",
 			m.pg["server_version"], m.pg["fsync"], m.pg["synchronous_commit"], m.pg["full_page_writes"], m.pg["wal_sync_method"], m.pg["shared_buffers"], m.pg["data_fs"])
@@ -361,8 +366,11 @@ func markdown(m *machine, e *env, rows []row, skipped []string, svgPath string) 
 	}
 	if s := pp.pendingSizes; len(s) >= 2 {
 		w("- **Pending** (full mode; `-only pg-pending`): %s and then %s events to one endpoint are loaded\n", sizeText(s[0]), sizeText(s[len(s)-1]))
-		w("  (%s), the tables get a VACUUM (ANALYZE) and a CHECKPOINT, and outhook delivers the first\n", loadHow(e))
-		w("  %d from the head of the queue: per delivery, the wall time, the client CPU, the server's CPU\n", pp.pendingK)
+		w("  (%s), the tables get a VACUUM (ANALYZE) and a CHECKPOINT, and outhook delivers deliveries\n", loadHow(e))
+		w("  from the head of the queue, timing up to %d windows of %d deliveries back to back (as many as the size\n", pp.pendingWins, pp.pendingK)
+		w("  holds) and giving their median: the first windows pay for the server's backends touching shared\n")
+		w("  buffers they have not touched before, a page fault per 4 KiB (see the machine's figure above), which\n")
+		w("  lasts longer the larger the table. Per delivery: the wall time, the client CPU, the server's CPU\n")
 		w("  (all its processes, from /proc, when it runs on this machine) and the server's execution time of\n")
 		w("  the statements on outhook's tables (pg_stat_statements, which `scripts/with-postgres.sh` preloads;\n")
 		w("  it leaves out a commit's wait for the WAL flush, and counts time spent waiting for a CPU). One run.\n")

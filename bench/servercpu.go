@@ -37,11 +37,27 @@ func (p *pg) postmasterPID(ctx context.Context) int {
 // serverCPU is the CPU time the server with this postmaster has used so
 // far (see above); false when /proc does not show the postmaster.
 func serverCPU(postmaster int) (time.Duration, bool) {
+	u, ok := serverUsage(postmaster)
+	return u.cpu, ok
+}
+
+// usage is what a server's processes have used so far: CPU time, and
+// minor page faults (a process's first touch of a page of memory,
+// shared buffers included; see pageFaultCost).
+type usage struct {
+	cpu    time.Duration
+	faults int64
+}
+
+// serverUsage is the usage of the server with this postmaster, counted
+// as serverCPU says; false when /proc does not show the postmaster.
+func serverUsage(postmaster int) (usage, bool) {
 	f, ok := procStat(postmaster)
 	if !ok {
-		return 0, false
+		return usage{}, false
 	}
 	ticks := statTicks(f, 11) + statTicks(f, 12) + statTicks(f, 13) + statTicks(f, 14)
+	faults := statTicks(f, 7) + statTicks(f, 8)
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	want := strconv.Itoa(postmaster)
 	for _, d := range dirs {
@@ -51,9 +67,10 @@ func serverCPU(postmaster int) (time.Duration, bool) {
 		}
 		if c, ok := procStat(pid); ok && c[1] == want {
 			ticks += statTicks(c, 11) + statTicks(c, 12)
+			faults += statTicks(c, 7)
 		}
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, true
+	return usage{cpu: time.Duration(ticks) * time.Second / clockTicks, faults: faults}, true
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
@@ -61,7 +78,7 @@ func serverCPU(postmaster int) (time.Duration, bool) {
 const clockTicks = 100
 
 // procStat is /proc/pid/stat's fields after the command's closing
-// parenthesis: [0] state, [1] ppid, … [11] utime, [12] stime, [13]
+// parenthesis: [0] state, [1] ppid, … [7] minflt, [8] cminflt, … [11] utime, [12] stime, [13]
 // cutime, [14] cstime.
 func procStat(pid int) ([]string, bool) {
 	if pid <= 0 {
