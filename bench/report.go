@@ -158,7 +158,8 @@ func rowDefs(e *env) []rowDef {
 			rowDef{"pg-pending", "PostgreSQL time per delivery, " + vs, "µs", l + "_us", h + "_us", base, true, 1.2, 0, "≤ 1.2×"},
 			rowDef{"pg-pending", "PostgreSQL client CPU per delivery, " + vs, "µs", l + "_cpu_us", h + "_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
 			rowDef{"pg-pending", "PostgreSQL server CPU per delivery, " + vs, "µs", l + "_server_cpu_us", h + "_server_cpu_us", base, true, 1.2, 0, "≤ 1.2×"},
-			rowDef{"pg-pending", "PostgreSQL statement time per delivery, " + vs, "µs", l + "_server_us", h + "_server_us", base, true, 1.2, 0, "≤ 1.2×"})
+			rowDef{"pg-pending", "PostgreSQL statement time per delivery, " + vs, "µs", l + "_server_us", h + "_server_us", base, true, 1.2, 0, "≤ 1.2×"},
+			rowDef{"pg-pending", "PostgreSQL server page faults per delivery, " + vs, "faults", l + "_server_faults", h + "_server_faults", base, true, 0, 0, ""})
 	}
 	return defs
 }
