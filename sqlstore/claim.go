@@ -273,6 +273,9 @@ type leased struct {
 	metadata map[string]map[string]string // by event ID
 	orphans  []string                     // deliveries whose event is gone
 	order    []string                     // every delivery read, in the rows' order
+	// each, when set, is called with every delivery's ID as its row is
+	// read, its extra values scanned.
+	each func(id string)
 }
 
 func newLeased() *leased {
@@ -297,6 +300,9 @@ func (l *leased) read(ctx context.Context, s *Store, rows *sql.Rows, extra ...an
 			continue // a row of extra only (claimFast's summary)
 		}
 		l.order = append(l.order, d.ID)
+		if l.each != nil {
+			l.each(d.ID)
+		}
 		if body == nil {
 			l.orphans = append(l.orphans, d.ID)
 			continue

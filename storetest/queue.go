@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -151,6 +152,29 @@ func testClaim(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, []string{early[0].ID, mid[0].ID}, deliveryIDs(cs))
 		cs = f.claim(at(time.Minute), 2)
 		assert.Equal(t, []string{late[0].ID}, deliveryIDs(cs))
+	})
+
+	t.Run("a claim of many returns them in due order", func(t *testing.T) {
+		f := setup(t, newStore)
+		eps := []*webhook.Endpoint{f.createEndpoint(), f.createEndpoint(), f.createEndpoint()}
+		// Due times in an order unrelated to the endpoints' and to the
+		// order of enqueueing: 31 is prime to 40.
+		type due struct {
+			id string
+			at time.Time
+		}
+		var all []due
+		for i := 0; i < 40; i++ {
+			when := at(time.Duration(i*31%40+1) * time.Second)
+			_, ds := f.enqueueDue(base, when, eps[i%3])
+			all = append(all, due{ds[0].ID, when})
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
+		var want []string
+		for _, d := range all {
+			want = append(want, d.id)
+		}
+		assert.Equal(t, want, deliveryIDs(f.claim(at(time.Minute), 40)))
 	})
 
 	t.Run("deliveries not yet due are not claimed", func(t *testing.T) {
