@@ -118,6 +118,7 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 // window is one timed window's figures, per delivery.
 type window struct {
 	wallUs, cpuUs, serverCPUUs, serverFaults float64
+	auxCPUUs, auxFaults                      float64 // of the server's: its auxiliary processes'
 }
 
 // time starts the burn-down and times r.windows windows of r.k
@@ -147,6 +148,8 @@ func (r *pendingResult) time(ctx context.Context, e *env, pm int, start func() e
 		if ok && srvOK {
 			win.serverCPUUs = micros(srv1.cpu-srv0.cpu) / k
 			win.serverFaults = float64(srv1.faults-srv0.faults) / k
+			win.auxCPUUs = micros(srv1.auxCPU-srv0.auxCPU) / k
+			win.auxFaults = float64(srv1.auxFaults-srv0.auxFaults) / k
 		}
 		r.each = append(r.each, win)
 		cpu0, t0, srv0, srvOK = cpu1, end, srv1, ok
@@ -210,7 +213,8 @@ func (r pendingResult) print(size int, whyNot string) {
 	for i, w := range r.each {
 		fmt.Printf("  window %d of %d deliveries: %s µs wall, %s µs client CPU", i+1, r.k, num(w.wallUs), num(w.cpuUs))
 		if w.serverCPUUs >= 0 {
-			fmt.Printf(", %s µs server CPU, %.2f server page faults", num(w.serverCPUUs), w.serverFaults)
+			fmt.Printf(", %s µs server CPU, %.2f server page faults (auxiliary processes: %s µs, %.2f)",
+				num(w.serverCPUUs), w.serverFaults, num(w.auxCPUUs), w.auxFaults)
 		}
 		fmt.Println(" per delivery")
 	}

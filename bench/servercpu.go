@@ -47,6 +47,10 @@ func serverCPU(postmaster int) (time.Duration, bool) {
 type usage struct {
 	cpu    time.Duration
 	faults int64
+	// Of those, the live auxiliary processes' (checkpointer, background
+	// writer, WAL writer, autovacuum): what no statement ran.
+	auxCPU    time.Duration
+	auxFaults int64
 }
 
 // serverUsage is the usage of the server with this postmaster, counted
@@ -58,6 +62,7 @@ func serverUsage(postmaster int) (usage, bool) {
 	}
 	ticks := statTicks(f, 11) + statTicks(f, 12) + statTicks(f, 13) + statTicks(f, 14)
 	faults := statTicks(f, 7) + statTicks(f, 8)
+	var auxTicks, auxFaults int64
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	want := strconv.Itoa(postmaster)
 	for _, d := range dirs {
@@ -68,9 +73,30 @@ func serverUsage(postmaster int) (usage, bool) {
 		if c, ok := procStat(pid); ok && c[1] == want {
 			ticks += statTicks(c, 11) + statTicks(c, 12)
 			faults += statTicks(c, 7)
+			if auxiliary(pid) {
+				auxTicks += statTicks(c, 11) + statTicks(c, 12)
+				auxFaults += statTicks(c, 7)
+			}
 		}
 	}
-	return usage{cpu: time.Duration(ticks) * time.Second / clockTicks, faults: faults}, true
+	return usage{cpu: time.Duration(ticks) * time.Second / clockTicks, faults: faults,
+		auxCPU: time.Duration(auxTicks) * time.Second / clockTicks, auxFaults: auxFaults}, true
+}
+
+// auxiliary reports whether the server process pid is one of those that
+// run no client's statements, by the title PostgreSQL gives it.
+func auxiliary(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	title := string(b)
+	for _, name := range []string{"checkpointer", "background writer", "walwriter", "autovacuum"} {
+		if strings.Contains(title, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
