@@ -123,7 +123,8 @@ type window struct {
 
 // time starts the burn-down and times r.windows windows of r.k
 // deliveries back to back; the first includes the start. r's figures are
-// the medians of the windows'. The first windows pay for opening the
+// the medians of the windows' after the first (of the first when it is
+// the only one). The first windows pay for opening the
 // pool's connections and for each server backend's first touch of the
 // shared buffers it meets (a page fault per 4 KiB page: see
 // pageFaultCost); with a large table that warm-up lasts several windows,
@@ -154,9 +155,13 @@ func (r *pendingResult) time(ctx context.Context, e *env, pm int, start func() e
 		r.each = append(r.each, win)
 		cpu0, t0, srv0, srvOK = cpu1, end, srv1, ok
 	}
+	timed := r.each
+	if len(timed) > 1 {
+		timed = timed[1:] // the first includes the start
+	}
 	pick := func(f func(window) float64) float64 {
-		v := make([]float64, len(r.each))
-		for i, w := range r.each {
+		v := make([]float64, len(timed))
+		for i, w := range timed {
 			v[i] = f(w)
 		}
 		return median(v)
@@ -218,7 +223,11 @@ func (r pendingResult) print(size int, whyNot string) {
 		}
 		fmt.Println(" per delivery")
 	}
-	fmt.Printf("  median of %d: %s µs wall, %s µs client CPU", len(r.each), num(r.wallUs), num(r.cpuUs))
+	if len(r.each) > 1 {
+		fmt.Printf("  median of windows 2 to %d: %s µs wall, %s µs client CPU", len(r.each), num(r.wallUs), num(r.cpuUs))
+	} else {
+		fmt.Printf("  %s µs wall, %s µs client CPU", num(r.wallUs), num(r.cpuUs))
+	}
 	if r.serverCPUUs >= 0 {
 		fmt.Printf(", %s µs server CPU, %.2f server page faults", num(r.serverCPUUs), r.serverFaults)
 	}
