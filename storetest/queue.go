@@ -154,7 +154,7 @@ func testClaim(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, []string{late[0].ID}, deliveryIDs(cs))
 	})
 
-	t.Run("a claim of many returns them in due order", func(t *testing.T) {
+	t.Run("a claim of many deliveries of plain endpoints returns them in due order", func(t *testing.T) {
 		f := setup(t, newStore)
 		eps := []*webhook.Endpoint{f.createEndpoint(), f.createEndpoint(), f.createEndpoint()}
 		// Due times in an order unrelated to the endpoints' and to the
