@@ -48,6 +48,7 @@ type pendingResult struct {
 	loadPerSec      float64
 	loadCPUUs       float64    // client CPU per event loaded
 	loadServerCPUUs float64    // server CPU per event loaded; -1 unknown
+	loadFaults      float64    // server page faults per event loaded, with loadServerCPUUs
 	stats           *stmtStats // nil without pg_stat_statements
 	loadStats       *stmtStats
 }
@@ -70,7 +71,7 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	}
 	p.resetStatements(ctx)
 	pm := p.postmasterPID(ctx)
-	loadSrv0, loadSrvOK := serverCPU(pm)
+	loadSrv0, loadSrvOK := serverUsage(pm)
 	cpu0 := cpuTime()
 	how, loadPerSec, err := loadEvents(ctx, d, "pend", size)
 	if err != nil {
@@ -79,8 +80,9 @@ func (p *pg) pendingRun(ctx context.Context, e *env, size int) (pendingResult, e
 	e.note("loadHow", how)
 	r.loadPerSec, r.loadCPUUs = loadPerSec, micros(cpuTime()-cpu0)/float64(size)
 	r.loadServerCPUUs = -1
-	if srv, ok := serverCPU(pm); ok && loadSrvOK {
-		r.loadServerCPUUs = micros(srv-loadSrv0) / float64(size)
+	if srv, ok := serverUsage(pm); ok && loadSrvOK {
+		r.loadServerCPUUs = micros(srv.cpu-loadSrv0.cpu) / float64(size)
+		r.loadFaults = float64(srv.faults-loadSrv0.faults) / float64(size)
 	}
 	r.loadStats = p.readStatements(ctx, prefix)
 	// VACUUM as well as ANALYZE: autovacuum would otherwise pick the
@@ -208,7 +210,7 @@ func (r pendingResult) print(size int, whyNot string) {
 	fmt.Printf("\n  %s pending: loaded at %s events/s (%.0fs), %s µs client CPU per event",
 		num(float64(size)), num(r.loadPerSec), float64(size)/r.loadPerSec, num(r.loadCPUUs))
 	if r.loadServerCPUUs >= 0 {
-		fmt.Printf(", %s µs server CPU", num(r.loadServerCPUUs))
+		fmt.Printf(", %s µs server CPU, %.2f server page faults", num(r.loadServerCPUUs), r.loadFaults)
 	}
 	if r.loadStats != nil {
 		fmt.Printf(", %s µs statements per event:\n%s", num(r.loadStats.totalMs*1000/float64(size)), r.loadStats.top(size, 4))
