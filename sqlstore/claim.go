@@ -365,7 +365,7 @@ func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *l
 			epIDs = append(epIDs, d.EndpointID)
 		}
 	}
-	endpoints, secrets, unreadable, err := s.claimEndpoints(ctx, tx, epIDs, now)
+	endpoints, secrets, unreadable, gone, err := s.claimEndpoints(ctx, tx, epIDs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,10 @@ func (s *Store) finishClaims(ctx context.Context, tx querier, ids []string, l *l
 	claims := make([]*webhook.Claim, 0, len(ids))
 	for _, id := range ids {
 		d := byID[id]
-		if d == nil {
+		if d == nil || gone[d.EndpointID] {
+			// An endpoint deleted since the lease: DeleteEndpoint deleted
+			// its deliveries too, or, if one is left, it is ended once its
+			// lease ends, as the claim ends a missing endpoint's deliveries.
 			continue
 		}
 		if _, ok := unreadable[d.EndpointID]; ok {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	webhook "github.com/outhook/webhook"
@@ -20,9 +19,10 @@ import (
 // tenants' secrets when any is signed by its tenant's. An endpoint whose row does not decode or one of whose secrets
 // does not decrypt is in unreadable with why (a *corruptEndpointError or
 // an *unreadableSecretError), not in eps: that fault is one endpoint's,
-// and must not fail the claim of the others. An endpoint that is gone is
-// an error wrapping webhook.ErrNotFound.
-func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, now time.Time) (eps map[string]*webhook.Endpoint, secrets map[string][]webhook.Secret, unreadable map[string]error, err error) {
+// and must not fail the claim of the others. An endpoint that is gone
+// (deleted since its deliveries were leased, which on PostgreSQL's fast
+// claim can happen between the lease and this read) is in gone, not eps.
+func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, now time.Time) (eps map[string]*webhook.Endpoint, secrets map[string][]webhook.Secret, unreadable map[string]error, gone map[string]bool, err error) {
 	eps = make(map[string]*webhook.Endpoint, len(ids))
 	secrets = make(map[string][]webhook.Secret, len(ids))
 	unreadable = map[string]error{}
@@ -69,7 +69,7 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 		secrets[ep.ID] = append(secrets[ep.ID], webhook.Secret{Value: plain, CreatedAt: time.Unix(0, created.Int64).UTC(), ExpiresAt: fromNanos(expires)})
 		return nil
 	}); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var tenants []string
 	byTenant := map[string][]string{}
@@ -78,7 +78,10 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 		switch {
 		case ep == nil:
 			if unreadable[id] == nil {
-				return nil, nil, nil, fmt.Errorf("sqlstore: get endpoint %s: %w", id, webhook.ErrNotFound)
+				if gone == nil {
+					gone = map[string]bool{}
+				}
+				gone[id] = true
 			}
 		case ep.Unsigned:
 		case ep.TenantSecret:
@@ -111,10 +114,10 @@ func (s *Store) claimEndpoints(ctx context.Context, tx querier, ids []string, no
 			}
 			return nil
 		}, nowNanos); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
-	return eps, secrets, unreadable, nil
+	return eps, secrets, unreadable, gone, nil
 }
 
 // scanSecretRow reads owner, key_id, value, created_at, expires_at: the
