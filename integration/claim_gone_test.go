@@ -69,3 +69,40 @@ func TestClaimEndpointDeletedAfterLease(t *testing.T) {
 		t.Fatalf("the deleted endpoint's delivery is %s (%q), want failed", d.State, d.LastError)
 	}
 }
+
+// TestClaimGivesBackLeasesItCannotHandOut: when reading the claimed
+// deliveries' endpoints fails after the fast claim's statement committed
+// their leases, the claim gives the leases back, so the deliveries are
+// due again at once rather than when their leases end. A trigger makes
+// the read fail: it renames the secrets table as the claim leases.
+func TestClaimGivesBackLeasesItCannotHandOut(t *testing.T) {
+	pgURL(t)
+	ctx := context.Background()
+	sd := newSeed(t, backends()[0], nil)
+	a := sd.enqueue(sd.ep, t0)
+	b := sd.enqueue(sd.ep, t0.Add(time.Second))
+	if _, err := sd.db.ExecContext(ctx, `CREATE FUNCTION hide_secrets() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN ALTER TABLE IF EXISTS outhook_secrets RENAME TO hidden_secrets; RETURN NULL; END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sd.db.ExecContext(ctx, `CREATE TRIGGER hide_secrets AFTER UPDATE OF claim_token ON outhook_deliveries
+		FOR EACH ROW WHEN (NEW.claim_token IS NOT NULL) EXECUTE FUNCTION hide_secrets()`); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Minute)
+	if _, err := sd.s.Claim(ctx, webhook.ClaimParams{Now: now, Lease: time.Minute, Limit: 10, MaxPerEndpoint: 4}); err == nil {
+		t.Fatal("Claim succeeded without the secrets table")
+	}
+	for _, q := range []string{`DROP TRIGGER hide_secrets ON outhook_deliveries`, `ALTER TABLE hidden_secrets RENAME TO outhook_secrets`} {
+		if _, err := sd.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims, err := sd.s.Claim(ctx, webhook.ClaimParams{Now: now, Lease: time.Minute, Limit: 10, MaxPerEndpoint: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 2 || claims[0].Delivery.ID != a.ID || claims[1].Delivery.ID != b.ID {
+		t.Fatalf("%d claims at once after the failed claim, want %s and %s: the failed claim kept their leases", len(claims), a.ID, b.ID)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"time"
 
 	webhook "github.com/outhook/webhook"
 )
@@ -93,11 +94,13 @@ func (s *Store) claimFast(ctx context.Context, p webhook.ClaimParams) (claims []
 	rank := map[string]int64{}
 	l.each = func(id string) { rank[id] = ord }
 	if err := l.read(ctx, s, rows, &scanned, &specials, &ord); err != nil {
+		s.giveBack(ctx, l.order, token)
 		return nil, p, false, err
 	}
 	slices.SortFunc(l.order, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
 	if len(l.order) > 0 {
 		if claims, err = s.finishClaims(ctx, s.db, l.order, l, token, p.Now, p.Now.Add(p.Lease)); err != nil {
+			s.giveBack(ctx, l.order, token)
 			return nil, p, false, err
 		}
 	}
@@ -118,4 +121,30 @@ func (s *Store) claimFast(ctx context.Context, p webhook.ClaimParams) (claims []
 		rest.InFlight[c.Endpoint.ID]++
 	}
 	return claims, rest, false, nil
+}
+
+// giveBackTimeout bounds giveBack's Release.
+const giveBackTimeout = 5 * time.Second
+
+// giveBack releases leases the fast claim took but cannot hand out: its
+// statement committed them, then reading its rows or their endpoints
+// failed (a lost connection, a cancelled ctx). Given back, they are due
+// again at once rather than when their leases end. It is best effort, with
+// a context of its own (ctx may be what failed): if the Release fails too,
+// the leases end as they would have. ids are those read before the
+// failure; a row never read cannot be named, and waits for its lease.
+func (s *Store) giveBack(ctx context.Context, ids []string, token string) {
+	if len(ids) == 0 {
+		return
+	}
+	leases := make([]webhook.Lease, len(ids))
+	for i, id := range ids {
+		leases[i] = webhook.Lease{DeliveryID: id, Token: token + id}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackTimeout)
+	defer cancel()
+	if err := s.Release(rctx, leases); err != nil {
+		s.opts.Logger.WarnContext(ctx, "sqlstore: claim: a read failed after the lease, and giving the leases back failed too; they are due again when their leases end",
+			"deliveries", len(ids), "err", err)
+	}
 }
