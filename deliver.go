@@ -130,7 +130,9 @@ func (p *pendingCompletion) done(rctx context.Context, r CompletionResult) {
 	d, epID := p.d, p.claim.Endpoint.ID
 	d.recorded(rctx, p.claim, p.comp, p.detail, r)
 	if r.Disabled {
-		d.dropReady(rctx, epID, true) // the disable ended them
+		// Given back, not only dropped: a claim the disable did not end
+		// would stay leased until its lease ends (see dropReady).
+		d.dropReady(p.ctx, epID)
 	}
 	if p.held {
 		d.leaveFlow(p.ctx, epID)

@@ -160,7 +160,7 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, p EndpointPa
 	if err := d.store.UpdateEndpoint(ctx, next); err != nil {
 		return nil, fmt.Errorf("webhook: update endpoint: %w", err)
 	}
-	d.dropReady(ctx, id, false) // claimed ahead with the old settings
+	d.dropReady(ctx, id) // claimed ahead with the old settings
 	if (cur.Inactive && !next.Inactive) || (cur.Ordered && !next.Ordered) {
 		d.wake() // its waiting deliveries are due again
 	}
@@ -175,7 +175,7 @@ func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string) error {
 	if err := d.store.DeleteEndpoint(ctx, id); err != nil {
 		return err
 	}
-	d.dropReady(ctx, id, true)
+	d.dropReady(ctx, id)
 	return nil
 }
 
@@ -196,7 +196,7 @@ func (d *Dispatcher) DisableEndpoint(ctx context.Context, id, reason string) err
 	if err := d.store.DisableEndpoint(ctx, id, reason, d.cfg.Clock()); err != nil {
 		return err
 	}
-	d.dropReady(ctx, id, true)
+	d.dropReady(ctx, id)
 	return nil
 }
 
@@ -236,7 +236,7 @@ func (d *Dispatcher) SetEndpointActive(ctx context.Context, id string, active bo
 	if active {
 		d.wake()
 	} else {
-		d.dropReady(ctx, id, false)
+		d.dropReady(ctx, id)
 	}
 	return nil
 }
@@ -285,7 +285,7 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 	if err := d.store.RotateSecret(ctx, id, Secret{Value: secret, CreatedAt: now}, expires); err != nil {
 		return "", fmt.Errorf("webhook: rotate secret: %w", err)
 	}
-	d.dropReady(ctx, id, false) // claimed ahead with the old secrets
+	d.dropReady(ctx, id) // claimed ahead with the old secrets
 	return secret, nil
 }
 

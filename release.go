@@ -19,10 +19,10 @@ type Lease struct {
 // back the leases of claimed deliveries that were never attempted, so that
 // they are claimable again at once rather than when their leases end. The
 // Dispatcher uses it for the deliveries it claimed ahead and then drops
-// (their endpoint was updated, deactivated or had its secret rotated by
-// this Dispatcher; they waited too long for a place) and for those still
-// waiting for a rate-limit token, a Retry-After pause or their
-// Claim.NotBefore when Shutdown ends. A Store without it lets those
+// (their endpoint was updated, deactivated, disabled, deleted or had its
+// secret rotated by this Dispatcher; they waited too long for a place)
+// and for those still waiting for a rate-limit token, a Retry-After pause
+// or their Claim.NotBefore when Shutdown ends. A Store without it lets those
 // leases run out.
 //
 // Release ends, in one atomic step, the lease of every listed delivery

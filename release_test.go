@@ -3,6 +3,8 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/memstore"
 	"github.com/outhook/webhook/webhooktest"
 )
 
@@ -82,4 +85,64 @@ func TestStaleClaimIsReleased(t *testing.T) {
 	clk.Advance(45 * time.Second) // stale; the lease (2 min) is not over
 	eventually(t, func() bool { return rc.Len() == 2 }, "claimed again and sent at once")
 	holds(t, rc, 2, "once")
+}
+
+// releaseSpy is a memstore that remembers the deliveries whose leases
+// were given back.
+type releaseSpy struct {
+	*memstore.Store
+	mu       sync.Mutex
+	released []string
+}
+
+func (s *releaseSpy) Release(ctx context.Context, leases []webhook.Lease) error {
+	s.mu.Lock()
+	for _, l := range leases {
+		s.released = append(s.released, l.DeliveryID)
+	}
+	s.mu.Unlock()
+	return s.Store.Release(ctx, leases)
+}
+
+func (s *releaseSpy) wasReleased(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.released, id)
+}
+
+// A delivery claimed ahead is given back also when an attempt's failure
+// disables its endpoint, though the disable ends the endpoint's pending
+// deliveries: on PostgreSQL one published while the disabling transaction
+// was open is not ended by it, and may have been claimed meanwhile; only
+// dropped, it would stay leased, and unsent, until its lease ended.
+func TestAutoDisableReleasesClaimedAhead(t *testing.T) {
+	store := &releaseSpy{Store: memstore.New()}
+	d := webhooktest.StartDispatcher(t, store, &webhook.Config{
+		PollInterval: 5 * time.Millisecond, MaxInFlightPerEndpoint: 1, DisableAfter: 1,
+	})
+	rc := webhooktest.NewReceiver(t, webhooktest.WithStatus(http.StatusInternalServerError))
+	ctx := context.Background()
+	ep, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: rc.URL(), MaxAttempts: 1})
+	require.NoError(t, err)
+	// One batch, so that one Claim takes both: the first is sent, the
+	// second waits claimed ahead (the first's failure keeps the
+	// endpoint's one place until it is recorded, and disables it).
+	_, err = d.PublishMany(ctx, []webhook.Event{{Type: "post.created", TenantID: "acme"}, {Type: "post.created", TenantID: "acme"}})
+	require.NoError(t, err)
+	eventually(t, func() bool {
+		got, err := d.GetEndpoint(ctx, ep.ID)
+		return err == nil && got.Disabled
+	}, "the first failure disables the endpoint")
+	page, _, err := d.ListDeliveries(ctx, webhook.DeliveryFilter{EndpointID: ep.ID})
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	var second string
+	for _, dl := range page {
+		if dl.Attempts == 0 {
+			second = dl.ID
+		}
+	}
+	require.NotEmpty(t, second, "one delivery was never attempted")
+	eventually(t, func() bool { return store.wasReleased(second) }, "the delivery claimed ahead is given back")
+	assert.Equal(t, 1, rc.Len(), "nothing sent after the disable")
 }

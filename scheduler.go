@@ -67,9 +67,19 @@ func (d *Dispatcher) staleAfter() time.Duration {
 // the endpoint before it was disabled, changed or deleted, and gives
 // their leases back to a Releaser (release.go), so they are claimed again
 // at once with the endpoint as it is now; with another Store they come up
-// again when their leases end. ended says the endpoint's deliveries ended
-// already (it was deleted or disabled): nothing is then given back.
-func (d *Dispatcher) dropReady(ctx context.Context, endpointID string, ended bool) {
+// again when their leases end.
+//
+// They are given back also when the endpoint was disabled or deleted,
+// though that ended its pending deliveries: not every one of them. On
+// PostgreSQL a delivery published while the disabling transaction is
+// open, after its UPDATE of the endpoint's pending deliveries, is not
+// ended by it, and a Claim that runs before that transaction commits
+// still reads the endpoint as enabled and leases it. Dropped without a
+// Release, it would stay leased, and unsent, until its lease ends (2
+// minutes by default); given back, the next Claim ends it as the disable
+// would have. For the deliveries the disable did end, the Release
+// changes nothing (it touches only pending deliveries).
+func (d *Dispatcher) dropReady(ctx context.Context, endpointID string) {
 	var dropped []*Claim
 	d.mu.Lock()
 	kept := d.ready[:0]
@@ -87,9 +97,7 @@ func (d *Dispatcher) dropReady(ctx context.Context, endpointID string, ended boo
 		d.forgetFlowLocked(endpointID, f)
 	}
 	d.mu.Unlock()
-	if !ended {
-		d.release(ctx, dropped)
-	}
+	d.release(ctx, dropped)
 }
 
 // claimLoop claims due deliveries while attempts may start, until
