@@ -17,13 +17,10 @@ import (
 // processes would be) over one PostgreSQL schema.
 func instances(t *testing.T, n int, cfg webhook.Config) []*webhook.Dispatcher {
 	t.Helper()
-	// A lease well inside the tests' waits: what these tests check is
-	// exact counts and no double send while a lease is live, and under a
-	// loaded machine a delivery left leased by an attempt whose recording
-	// failed must come back within the wait, not after the default 2 min.
-	if cfg.Lease == 0 {
-		cfg.RequestTimeout, cfg.Lease = 5*time.Second, 15*time.Second
-	}
+	// The default lease (2 min) on purpose: it is longer than the tests'
+	// waits, so a delivery left leased with nobody to send it (as dropped
+	// claims ahead were, after a disable: TestAutoDisableGivesBackClaimsAhead)
+	// fails them rather than being waited out.
 	u := pgSchema(t)
 	var ds []*webhook.Dispatcher
 	for i := 0; i < n; i++ {
