@@ -41,6 +41,13 @@ type Dispatcher struct {
 	cancel context.CancelFunc // aborts in-flight requests
 	wg     sync.WaitGroup     // every goroutine Start launched
 
+	// dropGen counts dropReady's calls; droppedAt holds, for each
+	// endpoint dropped since the Claim on its way began, the count at its
+	// drop: that Claim read the endpoint before the change, so claimBatch
+	// gives its claims of it back too.
+	dropGen   uint64
+	droppedAt map[string]uint64
+
 	completer completer // batches completions for a BatchCompleter (completer.go)
 
 	// givesBodies: Config.Envelope is DefaultEnvelope, whose every body is

@@ -146,3 +146,58 @@ func TestAutoDisableReleasesClaimedAhead(t *testing.T) {
 	eventually(t, func() bool { return store.wasReleased(second) }, "the delivery claimed ahead is given back")
 	assert.Equal(t, 1, rc.Len(), "nothing sent after the disable")
 }
+
+// heldClaim is a memstore whose Claim, once armed, waits after its
+// leases are taken until the test lets it return: the window in which a
+// Dispatcher may change an endpoint whose deliveries the Claim has just
+// read.
+type heldClaim struct {
+	*memstore.Store
+	armed   chan struct{} // closed: the next Claim that leases something waits
+	claimed chan struct{} // closed by that Claim once it has leased
+	proceed chan struct{} // closed by the test: it returns
+	once    sync.Once
+}
+
+func (s *heldClaim) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {
+	cs, err := s.Store.Claim(ctx, p)
+	select {
+	case <-s.armed:
+		if len(cs) > 0 {
+			s.once.Do(func() {
+				close(s.claimed)
+				<-s.proceed
+			})
+		}
+	default:
+	}
+	return cs, err
+}
+
+// A delivery whose Claim is still on its way back from the Store when its
+// endpoint is updated read the old settings: it is given back and sent
+// with the new ones, like one already waiting in the Dispatcher, not sent
+// to the old URL.
+func TestEndpointUpdatedWhileClaimIsOnItsWay(t *testing.T) {
+	store := &heldClaim{Store: memstore.New(), armed: make(chan struct{}), claimed: make(chan struct{}), proceed: make(chan struct{})}
+	d := webhooktest.StartDispatcher(t, store, &webhook.Config{PollInterval: 5 * time.Millisecond})
+	before, after := webhooktest.NewReceiver(t), webhooktest.NewReceiver(t)
+	ctx := context.Background()
+	ep, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: before.URL()})
+	require.NoError(t, err)
+
+	close(store.armed)
+	_, err = d.Publish(ctx, webhook.Event{Type: "post.created", TenantID: "acme"})
+	require.NoError(t, err)
+	select {
+	case <-store.claimed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delivery was not claimed")
+	}
+	_, err = d.UpdateEndpoint(ctx, ep.ID, webhook.EndpointParams{URL: after.URL()})
+	require.NoError(t, err)
+	close(store.proceed)
+
+	eventually(t, func() bool { return after.Len() == 1 }, "sent to the endpoint's new URL")
+	assert.Equal(t, 0, before.Len(), "nothing sent to the old URL")
+}

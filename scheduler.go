@@ -78,10 +78,17 @@ func (d *Dispatcher) staleAfter() time.Duration {
 // Release, it would stay leased, and unsent, until its lease ends (2
 // minutes by default); given back, the next Claim ends it as the disable
 // would have. For the deliveries the disable did end, the Release
-// changes nothing (it touches only pending deliveries).
+// changes nothing (it touches only pending deliveries). The endpoint's
+// deliveries that a Claim on its way brings back are given back as well
+// (claimBatch): that Claim read the endpoint before the change too.
 func (d *Dispatcher) dropReady(ctx context.Context, endpointID string) {
 	var dropped []*Claim
 	d.mu.Lock()
+	d.dropGen++
+	if d.droppedAt == nil {
+		d.droppedAt = map[string]uint64{}
+	}
+	d.droppedAt[endpointID] = d.dropGen
 	kept := d.ready[:0]
 	for _, rc := range d.ready {
 		if rc.c.Endpoint.ID == endpointID {
@@ -232,6 +239,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 	d.startReady(ctx)
 	for {
 		d.mu.Lock()
+		gen := d.dropGen
 		room := d.roomLocked()
 		perEndpoint := 2 * d.cfg.MaxInFlightPerEndpoint
 		// Claim caps an endpoint at MaxPerEndpoint minus InFlight.
@@ -265,8 +273,13 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			}
 			return
 		}
+		var late []*Claim // of endpoints dropped while the Claim was on its way
 		d.mu.Lock()
 		for _, c := range claims {
+			if d.droppedAt[c.Endpoint.ID] > gen {
+				late = append(late, c)
+				continue
+			}
 			rc := readyClaim{c: c, at: now, reserved: c.NotBefore.After(now)}
 			d.ready = append(d.ready, rc)
 			if rc.reserved {
@@ -276,7 +289,9 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			f.ready++
 			f.bucket.set(d.limitOf(c.Endpoint), now)
 		}
+		clear(d.droppedAt) // the next Claim begins after every drop so far
 		d.mu.Unlock()
+		d.release(ctx, late)
 		d.startReady(ctx)
 		if len(claims) < room {
 			return
