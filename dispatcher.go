@@ -41,12 +41,14 @@ type Dispatcher struct {
 	cancel context.CancelFunc // aborts in-flight requests
 	wg     sync.WaitGroup     // every goroutine Start launched
 
-	// dropGen counts dropReady's calls; droppedAt holds, for each
-	// endpoint dropped since the Claim on its way began, the count at its
-	// drop: that Claim read the endpoint before the change, so claimBatch
-	// gives its claims of it back too.
+	// dropGen counts dropReady's calls; while a Claim is on its way
+	// (claiming), droppedAt holds, for each endpoint dropped meanwhile,
+	// the count at its drop: that Claim may have read the endpoint before
+	// the change, so claimBatch gives its claims of it back too. It is
+	// empty whenever no Claim is on its way.
 	dropGen   uint64
 	droppedAt map[string]uint64
+	claiming  bool
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 

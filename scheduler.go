@@ -85,10 +85,12 @@ func (d *Dispatcher) dropReady(ctx context.Context, endpointID string) {
 	var dropped []*Claim
 	d.mu.Lock()
 	d.dropGen++
-	if d.droppedAt == nil {
-		d.droppedAt = map[string]uint64{}
+	if d.claiming { // only a Claim on its way needs to know
+		if d.droppedAt == nil {
+			d.droppedAt = map[string]uint64{}
+		}
+		d.droppedAt[endpointID] = d.dropGen
 	}
-	d.droppedAt[endpointID] = d.dropGen
 	kept := d.ready[:0]
 	for _, rc := range d.ready {
 		if rc.c.Endpoint.ID == endpointID {
@@ -254,10 +256,12 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 				inFlight[id] = n
 			}
 		}
-		d.mu.Unlock()
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
+			d.mu.Unlock()
 			return
 		}
+		d.claiming = true
+		d.mu.Unlock()
 		claims, err := d.store.Claim(ctx, ClaimParams{
 			Now:            now,
 			Lease:          d.cfg.Lease,
@@ -268,6 +272,10 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			RateAhead:      d.rateAhead(),
 		})
 		if err != nil {
+			d.mu.Lock()
+			d.claiming = false
+			clear(d.droppedAt)
+			d.mu.Unlock()
 			if ctx.Err() == nil {
 				d.log.Error("webhook: claim failed", "err", err)
 			}
@@ -289,6 +297,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			f.ready++
 			f.bucket.set(d.limitOf(c.Endpoint), now)
 		}
+		d.claiming = false
 		clear(d.droppedAt) // the next Claim begins after every drop so far
 		d.mu.Unlock()
 		d.release(ctx, late)
