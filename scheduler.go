@@ -123,7 +123,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 	due.Stop()
 	defer due.Stop()
 	for {
-		d.claimBatch(ctx)
+		failed := d.claimBatch(ctx)
 		if d.stopping() { // select picks at random among ready cases
 			return
 		}
@@ -139,13 +139,21 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 			}
 			due.Reset(max(wait, time.Millisecond))
 		}
+		wakeCh := d.wakeCh
+		if failed {
+			// A Claim failed: wait for the ticker rather than a wake-up,
+			// which a failed Claim's own Release (the Store giving back
+			// what it leased, with a NOTIFY) may have sent: a failure
+			// that lasts must not make the loop spin.
+			wakeCh = nil
+		}
 		select {
 		case <-due.C:
 		case <-d.stop:
 			return
 		case <-ctx.Done():
 			return
-		case <-d.wakeCh:
+		case <-wakeCh:
 			if !d.pace(ctx, &cooldown) {
 				return
 			}
@@ -237,7 +245,9 @@ func (d *Dispatcher) rateAhead() time.Duration {
 // given back to a Releaser at once (release.go), or else come up again
 // when their lease ends. Shutdown runs the ones still waiting that may
 // run, as it waits for the attempts in flight, and gives the others back.
-func (d *Dispatcher) claimBatch(ctx context.Context) {
+//
+// It reports whether a Claim failed.
+func (d *Dispatcher) claimBatch(ctx context.Context) (failed bool) {
 	d.startReady(ctx)
 	for {
 		d.mu.Lock()
@@ -258,7 +268,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		}
 		if room <= 0 || ctx.Err() != nil || d.stopping() {
 			d.mu.Unlock()
-			return
+			return false
 		}
 		d.claiming = true
 		d.mu.Unlock()
@@ -279,7 +289,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 			if ctx.Err() == nil {
 				d.log.Error("webhook: claim failed", "err", err)
 			}
-			return
+			return true
 		}
 		var late []*Claim // of endpoints dropped while the Claim was on its way
 		d.mu.Lock()
@@ -303,7 +313,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) {
 		d.release(ctx, late)
 		d.startReady(ctx)
 		if len(claims) < room {
-			return
+			return false
 		}
 	}
 }

@@ -1,0 +1,72 @@
+package integration
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	webhook "github.com/outhook/webhook"
+	"github.com/outhook/webhook/sqlstore"
+	"github.com/outhook/webhook/webhooktest"
+)
+
+// countHandler counts the records whose message is msg.
+type countHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// Review: when the fast claim's endpoint read fails for good (here: the
+// secrets table is gone), giveBack releases the leases, the Release sends
+// a NOTIFY, the NOTIFY wakes the claim loop, which claims the same rows
+// again at once: a Claim, a failure and an Error log line per round trip,
+// not per PollInterval.
+func TestReviewFailingClaimSpins(t *testing.T) {
+	pgURL(t)
+	ctx := context.Background()
+	u := pgSchema(t)
+	db := openPGURL(t, u)
+	s := newStore(t, openPGURL(t, u), sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
+	var fails atomic.Int64
+	d, err := webhook.NewDispatcher(s, &webhook.Config{
+		PollInterval: time.Second, AllowPrivateNetworks: true,
+		Logger: slog.New(countHandler{msg: "webhook: claim failed", n: &fails}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t, 0)
+	if _, _, err := d.CreateEndpoint(ctx, webhook.EndpointParams{TenantID: "acme", URL: rcv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Publish(ctx, webhook.Event{ID: "evt-1", Type: "post.created", TenantID: "acme", Data: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE outhook_secrets RENAME TO hidden_secrets`); err != nil {
+		t.Fatal(err)
+	}
+	_ = webhooktest.StartDispatcher // keep the import in step with the others
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = d.Shutdown(sctx)
+	t.Logf("%d failed claims in 3 s with PollInterval 1 s", fails.Load())
+	if n := fails.Load(); n > 10 {
+		t.Fatalf("%d failed claims in 3 s with PollInterval 1 s: the claim loop spins on a failure that lasts", n)
+	}
+}
