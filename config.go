@@ -127,8 +127,10 @@ type Config struct {
 	// Zero: endpoints without their own are unlimited.
 	RateLimit RateLimit
 	// PollInterval is how often workers look for due deliveries (retries,
-	// deliveries written by other processes) when nothing wakes them.
-	// Defaults to PollIntervalDefault.
+	// deliveries written by other processes) when nothing wakes them, and
+	// how long they wait after a Claim fails before the next (wake-ups
+	// are ignored meanwhile, so a failing Store is not asked again at
+	// once). Defaults to PollIntervalDefault.
 	PollInterval time.Duration
 	// RequestTimeout bounds every request, whatever the Client. Defaults to
 	// RequestTimeoutDefault (30 s).

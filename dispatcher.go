@@ -41,14 +41,12 @@ type Dispatcher struct {
 	cancel context.CancelFunc // aborts in-flight requests
 	wg     sync.WaitGroup     // every goroutine Start launched
 
-	// dropGen counts dropReady's calls; while a Claim is on its way
-	// (claiming), droppedAt holds, for each endpoint dropped meanwhile,
-	// the count at its drop: that Claim may have read the endpoint before
-	// the change, so claimBatch gives its claims of it back too. It is
-	// empty whenever no Claim is on its way.
-	dropGen   uint64
-	droppedAt map[string]uint64
-	claiming  bool
+	// claiming says a Claim is on its way back from the Store; droppedNow
+	// holds the endpoints dropReady dropped meanwhile: that Claim may have
+	// read them before the change, so claimBatch gives their claims back
+	// too. It is empty whenever no Claim is on its way.
+	claiming   bool
+	droppedNow map[string]bool
 
 	completer completer // batches completions for a BatchCompleter (completer.go)
 

@@ -84,12 +84,11 @@ func (d *Dispatcher) staleAfter() time.Duration {
 func (d *Dispatcher) dropReady(ctx context.Context, endpointID string) {
 	var dropped []*Claim
 	d.mu.Lock()
-	d.dropGen++
 	if d.claiming { // only a Claim on its way needs to know
-		if d.droppedAt == nil {
-			d.droppedAt = map[string]uint64{}
+		if d.droppedNow == nil {
+			d.droppedNow = map[string]bool{}
 		}
-		d.droppedAt[endpointID] = d.dropGen
+		d.droppedNow[endpointID] = true
 	}
 	kept := d.ready[:0]
 	for _, rc := range d.ready {
@@ -251,7 +250,6 @@ func (d *Dispatcher) claimBatch(ctx context.Context) (failed bool) {
 	d.startReady(ctx)
 	for {
 		d.mu.Lock()
-		gen := d.dropGen
 		room := d.roomLocked()
 		perEndpoint := 2 * d.cfg.MaxInFlightPerEndpoint
 		// Claim caps an endpoint at MaxPerEndpoint minus InFlight.
@@ -284,7 +282,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) (failed bool) {
 		if err != nil {
 			d.mu.Lock()
 			d.claiming = false
-			clear(d.droppedAt)
+			clear(d.droppedNow)
 			d.mu.Unlock()
 			if ctx.Err() == nil {
 				d.log.Error("webhook: claim failed", "err", err)
@@ -294,7 +292,7 @@ func (d *Dispatcher) claimBatch(ctx context.Context) (failed bool) {
 		var late []*Claim // of endpoints dropped while the Claim was on its way
 		d.mu.Lock()
 		for _, c := range claims {
-			if d.droppedAt[c.Endpoint.ID] > gen {
+			if d.droppedNow[c.Endpoint.ID] {
 				late = append(late, c)
 				continue
 			}
@@ -308,10 +306,10 @@ func (d *Dispatcher) claimBatch(ctx context.Context) (failed bool) {
 			f.bucket.set(d.limitOf(c.Endpoint), now)
 		}
 		d.claiming = false
-		clear(d.droppedAt) // the next Claim begins after every drop so far
+		clear(d.droppedNow)
 		d.mu.Unlock()
-		d.release(ctx, late)
 		d.startReady(ctx)
+		d.release(ctx, late) // after the start: the attempts need not wait
 		if len(claims) < room {
 			return false
 		}

@@ -35,7 +35,9 @@ const claimRounds = 8
 // out of the result rather than failing the call: they stay leased until
 // the lease ends (so come up again then), their LastError says why, and
 // Options.Logger hears of it. The deliveries of an endpoint deleted while
-// they were being claimed are left out too. When the fast claim's read of
+// they were being claimed are left out too: DeleteEndpoint deletes them,
+// and one it missed stays leased until the lease ends, when the next
+// Claim ends it (its endpoint is gone). When the fast claim's read of
 // what it leased fails, it gives those leases back (a Release) before it
 // returns the error, so they are due again at once.
 func (s *Store) Claim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Claim, error) {

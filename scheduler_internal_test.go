@@ -11,11 +11,12 @@ type deleteOnlyStore struct{ Store }
 
 func (deleteOnlyStore) DeleteEndpoint(context.Context, string) error { return nil }
 
-// Review: a Dispatcher that is never started (one that only publishes and
-// manages endpoints, the workers running elsewhere), or one after
-// Shutdown, never runs claimBatch, the only place droppedAt is cleared:
-// every endpoint it ever changes, disables or deletes stays in the map.
-func TestReviewDroppedAtGrowsWithoutClaims(t *testing.T) {
+// The endpoints dropReady drops are remembered only while a Claim is on
+// its way (for claimBatch to give that Claim's claims of them back): a
+// Dispatcher that is never started (it publishes and manages endpoints,
+// the workers run elsewhere) or one after Shutdown runs no Claim, and
+// must not keep every endpoint it ever changed or deleted.
+func TestDropsRememberedOnlyWhileClaiming(t *testing.T) {
 	d, err := NewDispatcher(deleteOnlyStore{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -26,9 +27,9 @@ func TestReviewDroppedAtGrowsWithoutClaims(t *testing.T) {
 		}
 	}
 	d.mu.Lock()
-	n := len(d.droppedAt)
+	n := len(d.droppedNow)
 	d.mu.Unlock()
 	if n > 0 {
-		t.Fatalf("droppedAt holds %d endpoints with no Claim on its way (never started)", n)
+		t.Fatalf("%d endpoints remembered with no Claim on its way", n)
 	}
 }
