@@ -8,7 +8,6 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
-	"github.com/outhook/webhook/sqlstore"
 )
 
 // countHandler counts the records whose message is msg.
@@ -35,9 +34,7 @@ func (h countHandler) WithGroup(string) slog.Handler      { return h }
 func TestFailingClaimIsNotRetriedAtOnce(t *testing.T) {
 	pgURL(t)
 	ctx := context.Background()
-	u := pgSchema(t)
-	db := openPGURL(t, u)
-	s := newStore(t, openPGURL(t, u), sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
+	db, s := pgListening(t)
 	var fails atomic.Int64
 	d, err := webhook.NewDispatcher(s, &webhook.Config{
 		PollInterval: time.Second, AllowPrivateNetworks: true,

@@ -91,6 +91,15 @@ func openPG(t testing.TB) (*sql.DB, string) {
 	return db, u
 }
 
+// pgListening opens a fresh schema: a pool of its own for the test's
+// direct SQL, and a Store with the LISTEN hook on a second pool.
+func pgListening(t testing.TB) (*sql.DB, *sqlstore.Store) {
+	t.Helper()
+	u := pgSchema(t)
+	db := openPGURL(t, u)
+	return db, newStore(t, openPGURL(t, u), sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
+}
+
 func openPGURL(t testing.TB, u string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", u)

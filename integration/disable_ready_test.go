@@ -8,7 +8,6 @@ import (
 	"time"
 
 	webhook "github.com/outhook/webhook"
-	"github.com/outhook/webhook/sqlstore"
 	"github.com/outhook/webhook/webhooktest"
 )
 
@@ -27,9 +26,7 @@ import (
 func TestAutoDisableGivesBackClaimsAhead(t *testing.T) {
 	pgURL(t)
 	ctx := context.Background()
-	u := pgSchema(t)
-	db := openPGURL(t, u)
-	s := newStore(t, openPGURL(t, u), sqlstore.Postgres, &sqlstore.Options{WaitForNotification: pgxWait})
+	db, s := pgListening(t)
 	d := webhooktest.StartDispatcher(t, s, &webhook.Config{
 		Workers: 4, MaxInFlightPerEndpoint: 1, PollInterval: 20 * time.Millisecond, DisableAfter: 1,
 	})
